@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cordon-sh/cordon/sandbox"
+	"github.com/cordon-sh/cordon/sandbox/linux"
+	"github.com/spf13/cobra"
+)
+
+func newDoctor() *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Show what this host can enforce",
+		Long: `Show what the sandbox can enforce on this host: namespaces, Landlock and its
+ABI, seccomp, cgroups and their controllers. Each mechanism is tried for
+real. A run that requires a missing protection (--require) refuses to start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			h := linux.Probe()
+			caches, _ := sandbox.DefaultCacheDir()
+			if jsonOut {
+				out := struct {
+					*linux.Host
+					ToolCaches string `json:"tool_cache_dir"`
+				}{h, caches}
+				b, _ := json.MarshalIndent(out, "", "  ")
+				fmt.Fprintln(cmd.OutOrStdout(), string(b))
+				return nil
+			}
+			printDoctor(cmd.OutOrStdout(), h, caches)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func printDoctor(w io.Writer, h *linux.Host, caches string) {
+	mark := func(ok bool) string {
+		if ok {
+			return "yes"
+		}
+		return "NO "
+	}
+	fmt.Fprintf(w, "kernel %s, running as uid %d\n\n", h.Kernel, h.UID)
+	fmt.Fprintf(w, "%s namespaces (user, mount, pid, ipc, uts, net, cgroup)", mark(h.UserNS))
+	if !h.UserNS {
+		fmt.Fprintf(w, ": %s", h.UserNSError)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%s Landlock", mark(h.LandlockABI > 0))
+	if h.LandlockABI > 0 {
+		fmt.Fprintf(w, " ABI %d: filesystem rules", h.LandlockABI)
+		if h.LandlockABI >= 4 {
+			fmt.Fprint(w, ", TCP bind/connect rules")
+		}
+		if h.LandlockABI >= 6 {
+			fmt.Fprint(w, ", abstract unix socket and signal scoping")
+		}
+	} else {
+		fmt.Fprint(w, ": not available (needs Linux 5.13+ with landlock in the lsm= list)")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%s seccomp filters\n", mark(h.Seccomp))
+	fmt.Fprintf(w, "%s cgroups (%s hierarchy", mark(h.CgroupUsable != ""), orNone(h.CgroupVersion))
+	if len(h.CgroupV1) > 0 {
+		fmt.Fprintf(w, "; v1 controllers: %s", strings.Join(h.CgroupV1, ", "))
+	}
+	if len(h.CgroupV2) > 0 {
+		fmt.Fprintf(w, "; v2 controllers: %s", strings.Join(h.CgroupV2, ", "))
+	}
+	fmt.Fprint(w, ")")
+	if h.CgroupUsable != "" {
+		fmt.Fprintf(w, ": memory and process limits for the whole run through %s", h.CgroupUsable)
+	} else {
+		fmt.Fprintf(w, ": %s; memory and process limits fall back to per-process rlimits", h.CgroupError)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "yes rlimits: CPU time, file size, open files, processes, data size")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Tool caches are written to %s (GOCACHE, npm, pip, XDG_CACHE_HOME), never to your own caches.\n", caches)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

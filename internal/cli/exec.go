@@ -1,0 +1,263 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cordon-sh/cordon/sandbox"
+	"github.com/cordon-sh/cordon/sandbox/linux"
+	"github.com/spf13/cobra"
+)
+
+type execFlags struct {
+	workspace  string
+	dir        string
+	roRoots    []string
+	writable   []string
+	masks      []string
+	protects   []string
+	noDefaults bool
+	envAllow   []string
+	setenv     []string
+	require    []string
+	network    string
+	tmpSize    string
+	memory     string
+	pids       int
+	cpuTime    time.Duration
+	timeout    time.Duration
+	output     string
+	fileSize   string
+	openFiles  int
+	jsonOut    bool
+}
+
+func newExec() *cobra.Command {
+	f := &execFlags{}
+	cmd := &cobra.Command{
+		Use:   "exec [flags] -- COMMAND [ARG...]",
+		Short: "Run a command in the sandbox",
+		Long: `Run COMMAND in the sandbox: the workspace is writable, the rest of the host
+read-only, credential stores hidden, protected paths in the workspace
+(.git/hooks, .git/config, .cordon.yaml, agent and editor settings) read-only,
+no network, a clean environment and bounded resources.
+
+cordon exits with the command's exit status; 125 when the sandbox could not
+be built, 127 when the command does not exist inside it, and 128+9 when a
+limit stopped the run (the reason is printed).`,
+		Example: `  cordon exec -- go test ./...
+  cordon exec --workspace ~/src/app --timeout 5m -- npm test
+  cordon exec --memory 2G --pids 256 -- make -j4`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExec(cmd, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.SetInterspersed(false)
+	fl.StringVarP(&f.workspace, "workspace", "w", ".", "the directory the command may write to")
+	fl.StringVarP(&f.dir, "cwd", "C", "", "working directory inside the sandbox (default: the workspace)")
+	fl.StringArrayVar(&f.roRoots, "ro-root", nil, "host path visible read-only (repeatable; default: /)")
+	fl.StringArrayVar(&f.writable, "writable", nil, "further host path the command may write to (repeatable)")
+	fl.StringArrayVar(&f.masks, "mask", nil, "host path to hide (repeatable; added to the defaults)")
+	fl.StringArrayVar(&f.protects, "protect", nil, "workspace path to keep read-only (repeatable; added to the defaults)")
+	fl.BoolVar(&f.noDefaults, "no-default-protect", false, "do not protect the default workspace paths")
+	fl.StringArrayVar(&f.envAllow, "env", nil, "pass this variable from the caller's environment (repeatable; NAME or PREFIX*)")
+	fl.StringArrayVar(&f.setenv, "setenv", nil, "set NAME=VALUE in the command's environment (repeatable)")
+	fl.StringSliceVar(&f.require, "require", nil, "refuse to run unless these are enforced: userns, landlock, landlock-net, landlock-scope, seccomp, no_new_privs, cgroup")
+	fl.StringVar(&f.network, "network", "none", "network mode: none")
+	fl.StringVar(&f.tmpSize, "tmp-size", "1G", "size of the private /tmp")
+	fl.StringVar(&f.memory, "memory", "4G", "memory limit for the whole sandbox")
+	fl.IntVar(&f.pids, "pids", 1024, "limit on processes and threads")
+	fl.DurationVar(&f.cpuTime, "cpu-time", 10*time.Minute, "CPU time limit of each process")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "wall-clock limit of the run")
+	fl.StringVar(&f.output, "output-limit", "64M", "limit on bytes written to stdout and stderr together")
+	fl.StringVar(&f.fileSize, "file-size", "4G", "largest file the command may write")
+	fl.IntVar(&f.openFiles, "open-files", 4096, "open file descriptors per process")
+	fl.BoolVar(&f.jsonOut, "json", false, "print the result as JSON on stderr when the command ends")
+	return cmd
+}
+
+func usageErr(format string, a ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, a...)}
+}
+
+func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
+	ws, err := filepath.Abs(f.workspace)
+	if err != nil {
+		return usageErr("--workspace: %v", err)
+	}
+	if _, err := os.Stat(ws); err != nil {
+		return usageErr("--workspace %s: %v", f.workspace, errors.Unwrap(err))
+	}
+	spec, err := sandbox.NewSpec(ws, args)
+	if err != nil {
+		return &exitError{code: ExitCordon, err: err}
+	}
+	if f.network != string(sandbox.NetworkNone) {
+		return usageErr("--network %q: the only mode is none", f.network)
+	}
+	if len(f.roRoots) > 0 {
+		spec.Filesystem.ReadOnlyRoots = f.roRoots
+	}
+	for _, list := range [][]string{f.roRoots, f.writable, f.masks} {
+		for _, p := range list {
+			if !filepath.IsAbs(p) {
+				return usageErr("path %q must be absolute", p)
+			}
+		}
+	}
+	for _, w := range f.writable {
+		if filepath.Clean(w) == "/" {
+			return usageErr("--writable /: the whole host cannot be writable")
+		}
+		for _, m := range f.masks {
+			if filepath.Clean(m) == filepath.Clean(w) {
+				return usageErr("--writable %s conflicts with --mask %s", w, m)
+			}
+		}
+	}
+	spec.Filesystem.Writable = append(spec.Filesystem.Writable, f.writable...)
+	spec.Filesystem.Masked = append(spec.Filesystem.Masked, f.masks...)
+	if f.noDefaults {
+		spec.Filesystem.Protected = nil
+	}
+	spec.Filesystem.Protected = append(spec.Filesystem.Protected, f.protects...)
+	if f.dir != "" {
+		spec.Dir = f.dir
+	}
+
+	if len(f.envAllow) > 0 || len(f.setenv) > 0 {
+		set := map[string]string{}
+		for _, kv := range spec.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			set[k] = v
+		}
+		for _, kv := range f.setenv {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return usageErr("--setenv %q: expected NAME=VALUE", kv)
+			}
+			set[k] = v
+		}
+		spec.Env = sandbox.Environment(os.Environ(), f.envAllow, set)
+	}
+
+	var perr error
+	size := func(name, s string) int64 {
+		n, err := parseSize(s)
+		if err != nil && perr == nil {
+			perr = usageErr("--%s %q: %v", name, s, err)
+		}
+		return n
+	}
+	spec.Filesystem.TmpSize = size("tmp-size", f.tmpSize)
+	spec.Limits = sandbox.Limits{
+		Memory:      size("memory", f.memory),
+		Processes:   f.pids,
+		CPUTime:     f.cpuTime,
+		Timeout:     f.timeout,
+		OutputBytes: size("output-limit", f.output),
+		FileSize:    size("file-size", f.fileSize),
+		OpenFiles:   f.openFiles,
+	}
+	if perr != nil {
+		return perr
+	}
+	if f.pids <= 0 || f.openFiles <= 0 || f.timeout <= 0 || f.cpuTime <= 0 {
+		return usageErr("--pids, --open-files, --timeout and --cpu-time must be positive")
+	}
+	for _, r := range f.require {
+		p, err := sandbox.ParseProtection(r)
+		if err != nil {
+			return usageErr("--require: %v", err)
+		}
+		spec.Require = append(spec.Require, p)
+	}
+
+	spec.Stdin = stdinFile(cmd.InOrStdin())
+	spec.Stdout = cmd.OutOrStdout()
+	spec.Stderr = cmd.ErrOrStderr()
+	res, err := linux.Backend{}.Run(cmd.Context(), spec)
+	if err != nil {
+		if errors.Is(err, linux.ErrNotFound) {
+			return &exitError{code: ExitNotFound, err: err}
+		}
+		return &exitError{code: ExitCordon, err: err}
+	}
+	if f.jsonOut {
+		b, _ := json.Marshal(res)
+		fmt.Fprintln(cmd.ErrOrStderr(), string(b))
+	}
+	if res.Reason != sandbox.ReasonExit && res.Reason != sandbox.ReasonSignal {
+		fmt.Fprintf(cmd.ErrOrStderr(), "cordon: stopped: %s\n", describe(res, spec.Limits))
+	}
+	if res.ExitCode != 0 {
+		return &exitError{code: res.ExitCode}
+	}
+	return nil
+}
+
+func describe(res *sandbox.Result, l sandbox.Limits) string {
+	switch res.Reason {
+	case sandbox.ReasonTimeout:
+		return fmt.Sprintf("timeout: the run took longer than %s", l.Timeout)
+	case sandbox.ReasonOOM:
+		return fmt.Sprintf("oom: the memory limit of %s was reached", formatSize(l.Memory))
+	case sandbox.ReasonPids:
+		return fmt.Sprintf("pids: the limit of %d processes was reached", l.Processes)
+	case sandbox.ReasonOutput:
+		return fmt.Sprintf("output: more than %s of output", formatSize(l.OutputBytes))
+	case sandbox.ReasonCPU:
+		return fmt.Sprintf("cpu: a process used more than %s of CPU time", l.CPUTime)
+	case sandbox.ReasonFSize:
+		return fmt.Sprintf("fsize: a file grew past %s", formatSize(l.FileSize))
+	case sandbox.ReasonKilled:
+		return "killed: the run was cancelled"
+	}
+	return string(res.Reason)
+}
+
+// parseSize reads a byte count such as 512M or 4G (powers of 1024).
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	if n := len(s); n > 0 {
+		switch strings.ToUpper(s[n-1:]) {
+		case "K":
+			mult = 1 << 10
+		case "M":
+			mult = 1 << 20
+		case "G":
+			mult = 1 << 30
+		case "T":
+			mult = 1 << 40
+		}
+		if mult > 1 {
+			s = s[:n-1]
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errors.New("expected a positive size such as 512M or 4G")
+	}
+	return n * mult, nil
+}
+
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		s string
+		n int64
+	}{{"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
+		if n >= u.n && n%u.n == 0 {
+			return fmt.Sprintf("%d%s", n/u.n, u.s)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,700 @@
+// Package linux is cordon's embedded Linux sandbox: a re-executed init in
+// new user, mount, PID, IPC, UTS, network and cgroup namespaces builds a
+// read-only view of the host with the workspace writable, then starts the
+// command under Landlock, seccomp and resource limits.
+package linux
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cordon-sh/cordon/sandbox"
+	"golang.org/x/sys/unix"
+)
+
+// Backend runs commands in the embedded Linux sandbox.
+type Backend struct{}
+
+var _ sandbox.Backend = Backend{}
+
+// ErrNotFound is wrapped by the error Run returns when the command does not
+// exist inside the sandbox.
+var ErrNotFound = errors.New("command not found in the sandbox")
+
+// Run builds the sandbox, runs spec in it and tears it down. Nothing it
+// started survives it.
+func (Backend) Run(ctx context.Context, spec *sandbox.Spec) (*sandbox.Result, error) {
+	start := time.Now()
+	r, err := prepare(spec)
+	if err != nil {
+		return nil, err
+	}
+	defer r.cleanup()
+	res, err := r.run(ctx)
+	if res != nil {
+		res.Duration = time.Since(start)
+	}
+	return res, err
+}
+
+// run is one run being prepared, executed and cleaned up.
+type run struct {
+	spec   *sandbox.Spec
+	limits sandbox.Limits
+	plan   plan
+	cg     *cgroup
+	prot   *protection
+	lock   *workspaceLock
+	enf    sandbox.Enforcement
+}
+
+func prepare(spec *sandbox.Spec) (*run, error) {
+	if len(spec.Args) == 0 || spec.Args[0] == "" {
+		return nil, errors.New("no command to run")
+	}
+	ws, err := checkWorkspace(spec.Filesystem.Workspace)
+	if err != nil {
+		return nil, err
+	}
+	host := features()
+	r := &run{spec: spec, limits: spec.Limits.WithDefaults()}
+	r.enf = sandbox.Enforcement{
+		Namespaces: []string{"user", "mount", "pid", "ipc", "uts", "net", "cgroup"},
+		Missing:    map[sandbox.Protection]string{},
+	}
+	if host.landlockABI > 0 {
+		r.enf.LandlockABI = min(host.landlockABI, landlockNewestABI)
+		r.enf.LandlockNet = spec.Network.RestrictTCP && host.landlockABI >= 4
+		r.enf.LandlockScope = host.landlockABI >= 6
+	} else {
+		r.enf.Missing[sandbox.ProtectLandlock] = "the kernel has no Landlock (needs 5.13 with landlock in the lsm= list)"
+	}
+	if spec.Network.RestrictTCP && !r.enf.LandlockNet {
+		r.enf.Missing[sandbox.ProtectLandNet] = "Landlock TCP rules need ABI 4 (Linux 6.7)"
+	}
+	if !r.enf.LandlockScope {
+		r.enf.Missing[sandbox.ProtectScope] = "Landlock scoping needs ABI 6 (Linux 6.12)"
+	}
+	r.enf.Seccomp = host.seccomp
+	if !host.seccomp {
+		r.enf.Missing[sandbox.ProtectSeccomp] = "the kernel has no seccomp filter support"
+	}
+	r.enf.NoNewPrivs = true
+
+	// Fail before touching anything when a requirement cannot be met.
+	// (The cgroup requirement is checked once the cgroup is tried.)
+	for _, p := range spec.Require {
+		if p != sandbox.ProtectCgroup && !r.enf.Has(p) {
+			return nil, &sandbox.RequireError{Protection: p, Why: r.enf.Missing[p]}
+		}
+	}
+
+	writable := []string{ws}
+	for _, w := range spec.Filesystem.Writable {
+		if !filepath.IsAbs(w) {
+			return nil, fmt.Errorf("writable path %q is not absolute", w)
+		}
+		if err := os.MkdirAll(w, 0o700); err != nil {
+			return nil, fmt.Errorf("writable path: %w", err)
+		}
+		real, err := filepath.EvalSymlinks(w)
+		if err != nil {
+			return nil, fmt.Errorf("writable path: %w", err)
+		}
+		writable = append(writable, real)
+	}
+
+	r.lock, err = lockWorkspace(ws)
+	if err != nil {
+		return nil, fmt.Errorf("lock workspace: %w", err)
+	}
+	if cg, err := newCgroup(r.limits.Memory, r.limits.Processes); err == nil {
+		r.cg = cg
+		r.enf.Cgroup = cg.version
+		r.enf.CgroupLimits = cg.limits
+	} else {
+		r.enf.Missing[sandbox.ProtectCgroup] = err.Error()
+		for _, p := range spec.Require {
+			if p == sandbox.ProtectCgroup {
+				r.cleanup()
+				return nil, &sandbox.RequireError{Protection: p, Why: err.Error()}
+			}
+		}
+	}
+	r.prot, err = planProtected(ws, spec.Filesystem.Protected, writable)
+	if err != nil {
+		r.cleanup()
+		return nil, err
+	}
+	if err := r.buildPlan(ws, writable); err != nil {
+		r.cleanup()
+		return nil, err
+	}
+
+	return r, nil
+}
+
+// checkWorkspace refuses workspaces that would open up the host.
+func checkWorkspace(ws string) (string, error) {
+	if ws == "" {
+		return "", errors.New("no workspace given")
+	}
+	if !filepath.IsAbs(ws) {
+		return "", fmt.Errorf("workspace %q is not an absolute path", ws)
+	}
+	real, err := filepath.EvalSymlinks(ws)
+	if err != nil {
+		return "", fmt.Errorf("workspace: %w", err)
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return "", fmt.Errorf("workspace: %w", err)
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("workspace %s is not a directory", ws)
+	}
+	if real == "/" {
+		return "", errors.New("the workspace cannot be / (it would make the whole host writable)")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		if h, err := filepath.EvalSymlinks(home); err == nil && h == real {
+			return "", fmt.Errorf("the workspace cannot be the home directory %s (it holds credentials and shell start-up files); use a project directory", home)
+		}
+	}
+	for _, sys := range []string{"/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/proc", "/sys", "/dev", "/var", "/run"} {
+		if real == sys {
+			return "", fmt.Errorf("the workspace cannot be the system directory %s", real)
+		}
+	}
+	return real, nil
+}
+
+// procMasks harden the fresh /proc: host-wide knobs read-only, kernel
+// memory and key listings hidden.
+var (
+	procReadOnly  = []string{"/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs"}
+	procMaskFiles = []string{"/proc/sysrq-trigger", "/proc/kcore", "/proc/keys", "/proc/key-users",
+		"/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats", "/proc/kallsyms", "/proc/kmsg"}
+	procMaskDirs = []string{"/proc/acpi", "/proc/scsi", "/proc/asound"}
+)
+
+func (r *run) buildPlan(ws string, writable []string) error {
+	spec := r.spec
+	fsys := spec.Filesystem
+	roots := fsys.ReadOnlyRoots
+	if len(roots) == 0 {
+		roots = []string{"/"}
+	}
+	var steps []mount
+	wholeHost := false
+	for _, root := range roots {
+		if root == "/" {
+			wholeHost = true
+		}
+	}
+	if wholeHost {
+		steps = append(steps, mount{Kind: mRootBind, Src: "/", Dst: "/"})
+	} else {
+		steps = append(steps, mount{Kind: mTmpfs, Dst: "/", Mode: 0o755, Size: 1 << 20})
+		for _, root := range roots {
+			if !filepath.IsAbs(root) {
+				return fmt.Errorf("read-only root %q is not absolute", root)
+			}
+			real, err := filepath.EvalSymlinks(root)
+			if err != nil {
+				return fmt.Errorf("read-only root: %w", err)
+			}
+			steps = append(steps, mount{Kind: mRootBind, Src: real, Dst: real})
+		}
+	}
+	tmpSize := fsys.TmpSize
+	if tmpSize == 0 {
+		tmpSize = 1 << 30
+	}
+	steps = append(steps, mount{Kind: mProc, Dst: "/proc"})
+	for _, p := range procReadOnly {
+		steps = append(steps, mount{Kind: mPin, Dst: p, RO: true, Optional: true})
+	}
+	for _, p := range procMaskFiles {
+		if _, err := os.Stat(p); err == nil {
+			steps = append(steps, mount{Kind: mMaskFile, Dst: p, Optional: true})
+		}
+	}
+	for _, p := range procMaskDirs {
+		if _, err := os.Stat(p); err == nil {
+			steps = append(steps, mount{Kind: mMaskDir, Dst: p, Optional: true})
+		}
+	}
+	steps = append(steps,
+		mount{Kind: mDev, Dst: "/dev", Size: tmpSize},
+		mount{Kind: mTmpfs, Dst: "/tmp", Mode: 0o1777, Size: tmpSize},
+	)
+	for _, w := range writable {
+		steps = append(steps, mount{Kind: mBind, Src: w, Dst: w})
+	}
+	// Masks come after the writable binds so that a credential store inside
+	// a writable path is hidden too.
+	masked := r.maskSteps(fsys.Masked)
+	steps = append(steps, masked...)
+	steps = append(steps, hostSocketMasks(writable)...)
+	steps = append(steps, r.prot.steps...)
+	if !wholeHost {
+		steps = append(steps, mount{Kind: mReadOnly, Dst: "/"})
+	}
+
+	dir := spec.Dir
+	if dir == "" {
+		dir = ws
+	} else if !filepath.IsAbs(dir) {
+		dir = filepath.Join(ws, dir)
+	}
+	r.plan = plan{
+		Args:     spec.Args,
+		Env:      spec.Env,
+		Dir:      dir,
+		Hostname: "cordon",
+		Mounts:   steps,
+		Seccomp:  r.enf.Seccomp,
+		Rlimits:  r.rlimits(),
+		CgroupNS: true,
+	}
+	if r.enf.LandlockABI > 0 {
+		var maskedPaths []string
+		for _, m := range masked {
+			maskedPaths = append(maskedPaths, m.Dst)
+		}
+		rx := []string{"/"}
+		if !wholeHost {
+			rx = nil
+			for _, root := range roots {
+				rx = append(rx, root)
+			}
+			// The tmpfs root itself, non-recursively: only its directory
+			// listing; its own rule would grant everything below.
+		}
+		full, listOnly := carve(rx, maskedPaths)
+		r.plan.Landlock = landlockPlan{
+			ABI:          r.enf.LandlockABI,
+			ReadExec:     full,
+			ListDir:      listOnly,
+			ReadWrite:    append([]string{"/tmp", "/dev/shm"}, writable...),
+			Devices:      []string{"/dev"},
+			Net:          r.enf.LandlockNet,
+			BindPorts:    spec.Network.BindPorts,
+			ConnectPorts: spec.Network.ConnectPorts,
+			Scope:        r.enf.LandlockScope,
+		}
+	}
+	return nil
+}
+
+// maskSteps plans the masks for the paths that exist.
+func (r *run) maskSteps(paths []string) []mount {
+	var out []mount
+	for _, p := range paths {
+		if !filepath.IsAbs(p) {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			continue // nothing there to hide
+		}
+		if underAny(real, []string{"/proc", "/dev", "/tmp"}) {
+			continue // already the sandbox's own
+		}
+		st, err := os.Stat(real)
+		if err != nil {
+			continue
+		}
+		kind := mMaskFile
+		if st.IsDir() {
+			kind = mMaskDir
+		}
+		out = append(out, mount{Kind: kind, Dst: real, Optional: true})
+	}
+	return out
+}
+
+// hostSocketMasks hides the host's named unix sockets. A read-only mount
+// does not stop connect(2) on a socket file, so a socket the view shows
+// (a Docker or D-Bus socket, an ssh-agent) would be a way out of the
+// sandbox; every named socket bound in the host's network namespace is
+// covered with an empty file.
+func hostSocketMasks(writable []string) []mount {
+	f, err := os.Open("/proc/net/unix")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	seen := map[string]bool{}
+	var out []mount
+	sc := bufio.NewScanner(f)
+	sc.Scan() // header
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 8 || !strings.HasPrefix(fields[7], "/") {
+			continue
+		}
+		p := fields[7]
+		if seen[p] || underAny(p, []string{"/proc", "/dev", "/tmp"}) {
+			continue
+		}
+		seen[p] = true
+		st, err := os.Lstat(p)
+		if err != nil || st.Mode()&os.ModeSocket == 0 {
+			continue
+		}
+		out = append(out, mount{Kind: mMaskFile, Dst: p, Optional: true})
+	}
+	return out
+}
+
+// carve splits grants around the masked paths: each grant that contains a
+// masked path is replaced by its children, recursively, down to the masked
+// path's siblings, and the directories split this way are returned in
+// listOnly (they may be listed, not read through). Landlock only adds
+// rights, so this is how it can refuse a path inside a readable tree.
+func carve(grants, masked []string) (full, listOnly []string) {
+	var visit func(dir string)
+	visit = func(dir string) {
+		var inside bool
+		for _, m := range masked {
+			if m == dir {
+				return // the grant is itself masked
+			}
+			if strings.HasPrefix(m, strings.TrimSuffix(dir, "/")+"/") {
+				inside = true
+			}
+		}
+		if !inside {
+			full = append(full, dir)
+			return
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return // unreadable: grant nothing
+		}
+		listOnly = append(listOnly, dir)
+		for _, e := range entries {
+			visit(filepath.Join(dir, e.Name()))
+		}
+	}
+	for _, g := range grants {
+		visit(g)
+	}
+	return full, listOnly
+}
+
+// rlimits are the per-process floor under the cgroup limits; without a
+// cgroup they are the only limits.
+func (r *run) rlimits() []rlimit {
+	l := r.limits
+	out := []rlimit{
+		{Resource: unix.RLIMIT_NOFILE, Cur: uint64(l.OpenFiles), Max: uint64(l.OpenFiles)},
+		{Resource: unix.RLIMIT_FSIZE, Cur: uint64(l.FileSize), Max: uint64(l.FileSize)},
+		{Resource: unix.RLIMIT_CORE, Cur: 0, Max: 0},
+	}
+	if l.CPUTime > 0 {
+		s := uint64(l.CPUTime.Seconds())
+		if s == 0 {
+			s = 1
+		}
+		// SIGXCPU at the limit, SIGKILL a second later.
+		out = append(out, rlimit{Resource: unix.RLIMIT_CPU, Cur: s, Max: s + 1})
+	}
+	if l.Processes > 0 {
+		// Counted per user in the sandbox's own user namespace, so the
+		// caller's other processes do not count against it.
+		out = append(out, rlimit{Resource: unix.RLIMIT_NPROC, Cur: uint64(l.Processes), Max: uint64(l.Processes)})
+	}
+	if l.Memory > 0 {
+		// RLIMIT_DATA, not RLIMIT_AS: runtimes such as V8 and Go reserve
+		// far more address space than they use. Under a memory cgroup the
+		// per-process cap is looser so that the cgroup, which reports an OOM
+		// kill, is what stops a memory bomb.
+		data := uint64(l.Memory)
+		if r.cg != nil && r.cg.hasMemory() {
+			data *= 2
+		}
+		out = append(out, rlimit{Resource: unix.RLIMIT_DATA, Cur: data, Max: data})
+	}
+	return out
+}
+
+func (r *run) cleanup() {
+	if r.cg != nil {
+		r.cg.remove()
+		r.cg = nil
+	}
+	if r.lock != nil {
+		if r.prot != nil && len(r.prot.placeholders) > 0 && r.lock.tryLast() {
+			removePlaceholders(r.prot.placeholders)
+		}
+		r.lock.close()
+		r.lock = nil
+	}
+}
+
+// killReason records the first reason the parent had to kill the run.
+type killReason struct {
+	once   sync.Once
+	reason atomic.Value
+}
+
+func (k *killReason) set(r sandbox.Reason, kill func()) {
+	k.once.Do(func() {
+		k.reason.Store(r)
+		kill()
+	})
+}
+
+func (k *killReason) get() sandbox.Reason {
+	if v := k.reason.Load(); v != nil {
+		return v.(sandbox.Reason)
+	}
+	return ""
+}
+
+func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
+	spec := r.spec
+	planR, planW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer planR.Close()
+	defer planW.Close()
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer statusR.Close()
+	defer statusW.Close()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer outR.Close()
+	defer outW.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer errR.Close()
+	defer errW.Close()
+
+	uid, gid := os.Getuid(), os.Getgid()
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{initArg0},
+		Env:        []string{},
+		Stdin:      spec.Stdin,
+		Stdout:     outW,
+		Stderr:     errW,
+		ExtraFiles: []*os.File{planR, statusW},
+		WaitDelay:  time.Second,
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
+				syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNET,
+			// The command keeps the caller's uid and gid, mapped to
+			// themselves: files it writes in the workspace belong to the
+			// caller. The init keeps, as ambient capabilities across its own
+			// execve, what it needs to build the view; it drops them all
+			// before the command starts.
+			UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+			GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
+			GidMappingsEnableSetgroups: false,
+			AmbientCaps:                []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP},
+			// If cordon dies, so does the sandbox, and with it every process
+			// in it.
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	if err := cmd.Start(); err != nil {
+		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EINVAL) {
+			return nil, &sandbox.RequireError{Protection: sandbox.ProtectUserNS, Why: userNSHint(err)}
+		}
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	planR.Close()
+	statusW.Close()
+	outW.Close()
+	errW.Close()
+
+	kill := func() { cmd.Process.Signal(syscall.SIGKILL) }
+	var why killReason
+	if r.cg != nil {
+		if err := r.cg.add(cmd.Process.Pid); err != nil {
+			kill()
+			cmd.Wait()
+			return nil, err
+		}
+	}
+	b, err := r.plan.encode()
+	if err == nil {
+		_, err = planW.Write(b)
+	}
+	planW.Close()
+	if err != nil {
+		kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("send plan: %w", err)
+	}
+
+	// Streams: both count against one output limit.
+	var outBytes atomic.Int64
+	var wg sync.WaitGroup
+	copyOut := func(dst io.Writer, src *os.File) {
+		defer wg.Done()
+		if dst == nil {
+			dst = io.Discard
+		}
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				total := outBytes.Add(int64(n))
+				if over := total - r.limits.OutputBytes; over > 0 {
+					keep := int64(n) - over
+					if keep > 0 {
+						dst.Write(buf[:keep])
+					}
+					why.set(sandbox.ReasonOutput, kill)
+					io.Copy(io.Discard, src)
+					return
+				}
+				dst.Write(buf[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
+	}
+	wg.Add(2)
+	go copyOut(spec.Stdout, outR)
+	go copyOut(spec.Stderr, errR)
+
+	var st status
+	var statusErr error
+	statusDone := make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		line, err := bufio.NewReader(statusR).ReadBytes('\n')
+		if err != nil {
+			statusErr = err
+			return
+		}
+		statusErr = json.Unmarshal(line, &st)
+	}()
+
+	timer := time.AfterFunc(r.limits.Timeout, func() { why.set(sandbox.ReasonTimeout, kill) })
+	defer timer.Stop()
+	stopWatch := make(chan struct{})
+	if r.cg != nil {
+		go r.watchCgroup(&why, kill, stopWatch)
+	}
+	waitDone := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			why.set(sandbox.ReasonKilled, kill)
+		case <-waitDone:
+		}
+	}()
+	werr := cmd.Wait()
+	close(waitDone)
+	close(stopWatch)
+	wg.Wait()
+	<-statusDone
+
+	res := &sandbox.Result{OutputBytes: outBytes.Load(), Enforced: r.enf}
+	if statusErr == nil && st.Error != "" {
+		if st.NotFound {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, spec.Args[0])
+		}
+		return nil, fmt.Errorf("sandbox: %s", st.Error)
+	}
+	res.Enforced.Seccomp = st.Seccomp
+	res.Enforced.NoNewPrivs = st.NoNewPrivs
+	res.Enforced.LandlockABI = st.LandlockABI
+	res.CPUTime = time.Duration(st.UserNs + st.SysNs)
+	res.MaxRSS = st.MaxRSS
+
+	var oom, pids bool
+	if r.cg != nil {
+		oom, pids = r.cg.events()
+	}
+	switch reason := why.get(); {
+	case reason != "":
+		res.Reason = reason
+		res.Signal = int(syscall.SIGKILL)
+		res.ExitCode = 128 + res.Signal
+		if statusErr == nil && (st.Exited || st.Signal != 0) {
+			// The command finished before the kill landed.
+			res.ExitCode, res.Signal = st.Code, st.Signal
+		}
+	case statusErr != nil:
+		// The init died without a word: only a kill from outside does that.
+		res.Reason = sandbox.ReasonSignal
+		res.Signal = int(syscall.SIGKILL)
+		res.ExitCode = 128 + res.Signal
+		if oom {
+			res.Reason = sandbox.ReasonOOM
+		}
+		if werr == nil {
+			return nil, fmt.Errorf("sandbox init: %v", statusErr)
+		}
+	default:
+		res.ExitCode, res.Signal = st.Code, st.Signal
+		switch {
+		case oom:
+			res.Reason = sandbox.ReasonOOM
+		case st.Signal == int(syscall.SIGXCPU) || (st.Signal == int(syscall.SIGKILL) && res.CPUTime >= r.limits.CPUTime):
+			res.Reason = sandbox.ReasonCPU
+		case st.Signal == int(syscall.SIGXFSZ):
+			res.Reason = sandbox.ReasonFSize
+		case pids && st.Code != 0:
+			res.Reason = sandbox.ReasonPids
+		case st.Signal != 0:
+			res.Reason = sandbox.ReasonSignal
+		default:
+			res.Reason = sandbox.ReasonExit
+		}
+	}
+	return res, nil
+}
+
+// watchCgroup kills the run when the memory limit killed a process or the
+// process limit refused a fork: a run that hit a limit is stopped whole
+// rather than left half-working.
+func (r *run) watchCgroup(why *killReason, kill func(), stop <-chan struct{}) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			oom, pids := r.cg.events()
+			if oom {
+				why.set(sandbox.ReasonOOM, kill)
+				return
+			}
+			if pids {
+				why.set(sandbox.ReasonPids, kill)
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package linux
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// initArg0 is the argv[0] the parent gives the re-executed binary so that
+// Init recognises it.
+const initArg0 = "cordon-init"
+
+// probeArg0 is the argv[0] of the process Probe starts in new namespaces to
+// see whether it can; it exits at once.
+const probeArg0 = "cordon-userns-probe"
+
+// Inherited descriptors of the init.
+const (
+	fdPlan   = 3 // the parent writes the plan and closes it
+	fdStatus = 4 // the init writes status records
+)
+
+// Init runs the sandbox init when this process is one, and never returns in
+// that case; otherwise it returns at once. Call it first in main, and in
+// TestMain of tests that run sandboxes, before anything else starts.
+func Init() {
+	if len(os.Args) == 0 {
+		return
+	}
+	if os.Args[0] == probeArg0 {
+		os.Exit(0)
+	}
+	if os.Args[0] != initArg0 {
+		return
+	}
+	// The first goroutine stays on this thread for the life of the init:
+	// the thread is the one that gets restricted and forks the command.
+	runtime.LockOSThread()
+	st := runInit()
+	out := os.NewFile(fdStatus, "status")
+	b, _ := json.Marshal(st)
+	out.Write(append(b, '\n'))
+	if st.Error != "" {
+		os.Exit(111)
+	}
+	os.Exit(0)
+}
+
+// runInit builds the sandbox and runs the command. It is PID 1 of the new
+// PID namespace: when it returns and the process exits, the kernel kills
+// every process left in the namespace, so nothing the command started can
+// outlive the run.
+func runInit() status {
+	f := os.NewFile(fdPlan, "plan")
+	b, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return status{Error: "read plan: " + err.Error()}
+	}
+	var p plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return status{Error: "decode plan: " + err.Error()}
+	}
+	// Only the standard streams and the status pipe stay open: nothing the
+	// caller of cordon leaked to it reaches the command.
+	if err := unix.CloseRange(fdStatus+1, ^uint(0), 0); err != nil {
+		return status{Error: "close inherited descriptors: " + err.Error()}
+	}
+	unix.CloseOnExec(fdStatus)
+
+	if p.CgroupNS {
+		// The parent has moved this process into its cgroups by now (it
+		// writes the plan only afterwards), so the namespace is rooted there.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return status{Error: "cgroup namespace: " + err.Error()}
+		}
+	}
+	if err := unix.Sethostname([]byte(p.Hostname)); err != nil {
+		return status{Error: "hostname: " + err.Error()}
+	}
+	if err := loopbackUp(); err != nil {
+		return status{Error: "loopback: " + err.Error()}
+	}
+	if err := buildView(p.Mounts); err != nil {
+		return status{Error: err.Error()}
+	}
+	if err := os.Chdir(p.Dir); err != nil {
+		return status{Error: fmt.Sprintf("working directory %s: %v", p.Dir, err)}
+	}
+	for _, r := range p.Rlimits {
+		if err := unix.Setrlimit(r.Resource, &unix.Rlimit{Cur: r.Cur, Max: r.Max}); err != nil {
+			return status{Error: fmt.Sprintf("rlimit %d: %v", r.Resource, err)}
+		}
+	}
+	path, err := lookPath(p.Args[0], p.Env)
+	if err != nil {
+		return status{Error: err.Error(), NotFound: true}
+	}
+	// Signals that reach the init (forwarded by the parent) go to the
+	// command's process group.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+
+	st := status{}
+	if err := restrictThread(&p, &st); err != nil {
+		st.Error = err.Error()
+		return st
+	}
+	pid, err := syscall.ForkExec(path, p.Args, &syscall.ProcAttr{
+		Env:   p.Env,
+		Files: []uintptr{0, 1, 2},
+		// A new session: the command has no controlling terminal, so it
+		// cannot inject input into the caller's terminal (TIOCSTI) or be
+		// reached by the caller's job control.
+		Sys: &syscall.SysProcAttr{Setsid: true},
+	})
+	if err != nil {
+		st.Error = fmt.Sprintf("start %s: %v", p.Args[0], err)
+		st.NotFound = errors.Is(err, unix.ENOENT)
+		return st
+	}
+	go func() {
+		for s := range sigs {
+			unix.Kill(-pid, s.(unix.Signal))
+		}
+	}()
+	// Reap everything: orphans are reparented to the init.
+	for {
+		var ws unix.WaitStatus
+		var ru unix.Rusage
+		wpid, err := unix.Wait4(-1, &ws, 0, &ru)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			st.Error = "wait: " + err.Error()
+			return st
+		}
+		if wpid != pid {
+			continue
+		}
+		st.Exited = ws.Exited()
+		if ws.Exited() {
+			st.Code = ws.ExitStatus()
+		} else if ws.Signaled() {
+			st.Signal = int(ws.Signal())
+			st.Code = 128 + st.Signal
+		}
+		var all unix.Rusage
+		unix.Getrusage(unix.RUSAGE_CHILDREN, &all)
+		st.UserNs = all.Utime.Nano()
+		st.SysNs = all.Stime.Nano()
+		st.MaxRSS = all.Maxrss * 1024
+		return st
+	}
+}
+
+// restrictThread applies, in this order and on the calling locked thread
+// only: no_new_privs, the capability drop, Landlock and seccomp. The command
+// forked from this thread inherits all of them. seccomp comes last because
+// its deny list would refuse some of the calls before it.
+func restrictThread(p *plan, st *status) error {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("no_new_privs: %w", err)
+	}
+	st.NoNewPrivs = true
+	// Non-dumpable: /proc/1 of the init becomes unreadable to the command,
+	// which runs with the same uid.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("dumpable: %w", err)
+	}
+	if err := dropCapabilities(); err != nil {
+		return err
+	}
+	if p.Landlock.ABI > 0 {
+		if err := applyLandlock(&p.Landlock); err != nil {
+			return err
+		}
+		st.LandlockABI = p.Landlock.ABI
+	}
+	if p.Seccomp {
+		if err := applySeccomp(); err != nil {
+			return err
+		}
+		st.Seccomp = true
+	}
+	return nil
+}
+
+// dropCapabilities empties the bounding, ambient, inheritable, permitted and
+// effective sets of the calling thread. With an empty bounding set even a
+// uid-0 command gains nothing at execve.
+func dropCapabilities() error {
+	for c := 0; c <= unix.CAP_LAST_CAP; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear ambient capabilities: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("drop capabilities: %w", err)
+	}
+	return nil
+}
+
+// lookPath finds file in the PATH of env, inside the sandbox.
+func lookPath(file string, env []string) (string, error) {
+	path := ""
+	for _, kv := range env {
+		if len(kv) > 5 && kv[:5] == "PATH=" {
+			path = kv[5:]
+		}
+	}
+	old := os.Getenv("PATH")
+	os.Setenv("PATH", path)
+	defer os.Setenv("PATH", old)
+	p, err := exec.LookPath(file)
+	if err != nil && errors.Is(err, exec.ErrDot) {
+		return p, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("command not found in the sandbox: %s", file)
+	}
+	return p, nil
+}
+
+// loopbackUp brings up lo in the new network namespace; it starts down.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}

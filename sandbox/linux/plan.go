@@ -1,0 +1,100 @@
+package linux
+
+import "encoding/json"
+
+// plan is everything the init needs, decided by the parent before the init
+// starts. The parent does all the thinking (resolving paths, choosing what to
+// mask) so that the init, which runs with privileges in the new namespaces,
+// only carries out a list of steps.
+type plan struct {
+	Args []string `json:"args"`
+	Env  []string `json:"env"`
+	Dir  string   `json:"dir"`
+
+	Hostname string  `json:"hostname"`
+	Mounts   []mount `json:"mounts"`
+	// Landlock rules, applied after the mounts, in the final view.
+	Landlock landlockPlan `json:"landlock"`
+	Seccomp  bool         `json:"seccomp"`
+	Rlimits  []rlimit     `json:"rlimits"`
+	// CgroupNS makes the init enter a new cgroup namespace after the parent
+	// moved it into its cgroups, so the command sees its own cgroup as root.
+	CgroupNS bool `json:"cgroup_ns"`
+}
+
+// mountKind is one step of building the filesystem view. Paths named Src
+// are host paths (the init reads them below the old root); paths named Dst
+// are paths in the new root.
+type mountKind string
+
+const (
+	mRootBind   mountKind = "rootbind"   // recursive read-only bind of Src at Dst
+	mBind       mountKind = "bind"       // recursive bind of Src at Dst; RO makes it read-only
+	mPin        mountKind = "pin"        // bind Dst onto itself, so it cannot be renamed or removed
+	mTmpfs      mountKind = "tmpfs"      // tmpfs at Dst with Size bytes and Mode
+	mMaskDir    mountKind = "maskdir"    // empty read-only tmpfs over directory Dst
+	mMaskFile   mountKind = "maskfile"   // empty read-only file over Dst
+	mProc       mountKind = "proc"       // fresh procfs at Dst
+	mDev        mountKind = "dev"        // minimal /dev at Dst
+	mReadOnly   mountKind = "readonly"   // make the mount at Dst read-only, recursively
+	mMkdir      mountKind = "mkdir"      // create directory Dst (for mount points on tmpfs)
+	mSymlinkPin mountKind = "symlinkpin" // pin the symlink Dst itself, not its target
+)
+
+type mount struct {
+	Kind mountKind `json:"k"`
+	Src  string    `json:"s,omitempty"`
+	Dst  string    `json:"d"`
+	RO   bool      `json:"ro,omitempty"`
+	Size int64     `json:"z,omitempty"`
+	Mode uint32    `json:"m,omitempty"`
+	// Optional steps are skipped when their target has vanished since the
+	// parent planned them (a masked file deleted in between, say).
+	Optional bool `json:"o,omitempty"`
+}
+
+type landlockPlan struct {
+	// ABI is the Landlock ABI to use; 0 disables Landlock.
+	ABI int `json:"abi"`
+	// ReadExec are paths granted read and execute, recursively.
+	ReadExec []string `json:"rx"`
+	// ListDir are directories that may be listed but not read through:
+	// parents of masked paths.
+	ListDir []string `json:"ls"`
+	// ReadWrite are paths granted everything.
+	ReadWrite []string `json:"rw"`
+	// Devices are paths granted read, write and ioctl on device files.
+	Devices []string `json:"dev"`
+	// Net restricts TCP bind and connect to the ports listed.
+	Net          bool     `json:"net"`
+	BindPorts    []uint16 `json:"bind_ports,omitempty"`
+	ConnectPorts []uint16 `json:"connect_ports,omitempty"`
+	// Scope isolates abstract unix sockets and signals.
+	Scope bool `json:"scope"`
+}
+
+type rlimit struct {
+	Resource int    `json:"r"`
+	Cur      uint64 `json:"c"`
+	Max      uint64 `json:"m"`
+}
+
+// status is what the init reports back to the parent.
+type status struct {
+	// Error is set when the sandbox could not be built or the command not
+	// started; NotFound when the command does not exist inside.
+	Error    string `json:"error,omitempty"`
+	NotFound bool   `json:"not_found,omitempty"`
+	Exited   bool   `json:"exited"`
+	Code     int    `json:"code"`
+	Signal   int    `json:"signal"`
+	UserNs   int64  `json:"user_ns"`
+	SysNs    int64  `json:"sys_ns"`
+	MaxRSS   int64  `json:"max_rss"`
+	// Enforced is what the init put in force.
+	LandlockABI int  `json:"landlock_abi"`
+	Seccomp     bool `json:"seccomp"`
+	NoNewPrivs  bool `json:"nnp"`
+}
+
+func (p *plan) encode() ([]byte, error) { return json.Marshal(p) }

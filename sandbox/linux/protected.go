@@ -1,0 +1,223 @@
+package linux
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// placeholderXattr marks a directory cordon created to hold a protected
+// path that did not exist, so that any later run can tell it from the
+// user's own and remove it once empty.
+const placeholderXattr = "user.cordon.placeholder"
+
+// protection is the plan for the protected paths of one run.
+type protection struct {
+	steps []mount
+	// placeholders are directories made on the host for protected paths
+	// that did not exist; they are removed after the run if still empty.
+	placeholders []string
+	pinned       map[string]bool
+}
+
+// planProtected decides how to hold each protected path read-only.
+//
+// A bind mount makes a path read-only, and a mount point can be neither
+// removed nor renamed; but an attacker who could rename an ancestor (mv .git
+// .old; mkdir -p .git/hooks) or replace a symlink on the way, or create a
+// path that did not exist, would get around it. So every directory between
+// the workspace and a protected path is pinned (bound onto itself), every
+// symlink on the way is pinned itself and followed, and a path that does
+// not exist gets an empty read-only placeholder where its first missing
+// component would be.
+//
+// writable are the host paths the sandbox can write; a symlink that leads
+// out of all of them needs nothing more, since the place it leads to is
+// read-only already.
+func planProtected(ws string, rel []string, writable []string) (*protection, error) {
+	pr := &protection{pinned: map[string]bool{}}
+	for _, r := range rel {
+		clean := filepath.Clean(r)
+		if filepath.IsAbs(clean) {
+			inside, err := filepath.Rel(ws, clean)
+			if err != nil || inside == ".." || strings.HasPrefix(inside, "../") {
+				return nil, fmt.Errorf("protected path %s is not inside the workspace %s", r, ws)
+			}
+			clean = inside
+		}
+		if clean == "." || clean == ".." || strings.HasPrefix(clean, "../") {
+			return nil, fmt.Errorf("protected path %q is not inside the workspace", r)
+		}
+		if err := pr.walk(ws, strings.Split(clean, "/"), writable, 0); err != nil {
+			return nil, fmt.Errorf("protected path %s: %w", r, err)
+		}
+	}
+	return pr, nil
+}
+
+func (pr *protection) pin(path string, kind mountKind, ro bool) {
+	key := string(kind) + ":" + path
+	if pr.pinned[key] {
+		return
+	}
+	pr.pinned[key] = true
+	pr.steps = append(pr.steps, mount{Kind: kind, Dst: path, RO: ro})
+}
+
+func (pr *protection) walk(cur string, parts []string, writable []string, depth int) error {
+	if depth > 40 {
+		return errors.New("too many levels of symbolic links")
+	}
+	for i, c := range parts {
+		next := filepath.Join(cur, c)
+		last := i == len(parts)-1
+		st, err := os.Lstat(next)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if err := os.Mkdir(next, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("placeholder %s: %w", next, err)
+			}
+			// Best effort: without user xattrs the placeholder is still
+			// removed by this run, only not by a later one.
+			_ = unix.Lsetxattr(next, placeholderXattr, []byte("1"), 0)
+			pr.placeholders = append(pr.placeholders, next)
+			pr.pin(next, mPin, true)
+			return nil
+		case err != nil:
+			return err
+		case st.Mode()&fs.ModeSymlink != 0:
+			// Pin the link so it cannot be swapped for a real directory,
+			// then follow it.
+			pr.pin(next, mSymlinkPin, false)
+			target, err := filepath.EvalSymlinks(next)
+			if errors.Is(err, fs.ErrNotExist) {
+				// A dangling link: whatever it would lead to is created
+				// through it, so hold the link's target place instead.
+				dest, rerr := os.Readlink(next)
+				if rerr != nil {
+					return rerr
+				}
+				if !filepath.IsAbs(dest) {
+					dest = filepath.Join(cur, dest)
+				}
+				if !underAny(dest, writable) {
+					return nil
+				}
+				return pr.walk("/", append(strings.Split(strings.TrimPrefix(filepath.Clean(dest), "/"), "/"), parts[i+1:]...), writable, depth+1)
+			}
+			if err != nil {
+				return err
+			}
+			if !underAny(target, writable) {
+				return nil
+			}
+			if last {
+				pr.pin(target, mPin, true)
+				return nil
+			}
+			// Continue from the target; its own ancestors up to the
+			// writable root are pinned by walking from there.
+			root := rootOf(target, writable)
+			rest, _ := filepath.Rel(root, target)
+			more := append(strings.Split(rest, "/"), parts[i+1:]...)
+			if rest == "." {
+				more = parts[i+1:]
+			}
+			return pr.walk(root, more, writable, depth+1)
+		case st.IsDir() && isPlaceholder(next):
+			pr.placeholders = append(pr.placeholders, next)
+			pr.pin(next, mPin, true)
+			return nil
+		case last || !st.IsDir():
+			// The protected path itself, or a file where a directory was
+			// expected (a .git file pointing elsewhere, say): replacing it
+			// would let the rest be created, so it is held as it is.
+			pr.pin(next, mPin, true)
+			return nil
+		default:
+			pr.pin(next, mPin, false)
+			cur = next
+		}
+	}
+	return nil
+}
+
+func underAny(path string, roots []string) bool {
+	return rootOf(path, roots) != ""
+}
+
+// rootOf returns the longest of roots that contains path, or "".
+func rootOf(path string, roots []string) string {
+	best := ""
+	for _, r := range roots {
+		if path == r || strings.HasPrefix(path, strings.TrimSuffix(r, "/")+"/") {
+			if len(r) > len(best) {
+				best = r
+			}
+		}
+	}
+	return best
+}
+
+// removePlaceholders removes the placeholders that are still empty. A
+// placeholder that another run holds (it is a mount point there) must stay
+// until that run ends, so this is called only by the last run on the
+// workspace (see workspaceLock).
+func removePlaceholders(paths []string) {
+	for i := len(paths) - 1; i >= 0; i-- {
+		os.Remove(paths[i]) // fails, as it should, if something was put inside
+	}
+}
+
+// isPlaceholder reports whether dir is an empty placeholder left by a run.
+func isPlaceholder(dir string) bool {
+	buf := make([]byte, 4)
+	if _, err := unix.Lgetxattr(dir, placeholderXattr, buf); err != nil {
+		return false
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(1)
+	return len(names) == 0
+}
+
+// workspaceLock serialises placeholder clean-up between runs on the same
+// workspace: every run holds it shared; the one that can take it
+// exclusively at the end is the last and may remove placeholders.
+type workspaceLock struct{ f *os.File }
+
+func lockWorkspace(ws string) (*workspaceLock, error) {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("cordon-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	name := strings.ReplaceAll(strings.TrimPrefix(ws, "/"), "/", "_")
+	if len(name) > 200 {
+		name = name[len(name)-200:]
+	}
+	f, err := os.OpenFile(filepath.Join(dir, name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &workspaceLock{f: f}, nil
+}
+
+// tryLast reports whether this run is the last one on the workspace; if so
+// it holds the lock exclusively until close.
+func (l *workspaceLock) tryLast() bool {
+	return unix.Flock(int(l.f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil
+}
+
+func (l *workspaceLock) close() { l.f.Close() }

@@ -1,0 +1,179 @@
+// Package sandbox describes a command to run in isolation and what came of it.
+//
+// A Spec says what to run, the filesystem view it gets, its network and its
+// limits; a Backend runs it and returns a Result. The embedded Linux backend
+// lives in sandbox/linux. The shape follows os/exec: a plain struct that says
+// what to run, and a result that carries how it ended.
+package sandbox
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Spec is one command to run in a sandbox.
+type Spec struct {
+	// Args is the argv of the command; Args[0] is looked up in the PATH of Env
+	// inside the sandbox when it has no slash.
+	Args []string
+	// Env is the whole environment of the command. Nothing from the caller's
+	// environment is added; build it with Environment.
+	Env []string
+	// Dir is the working directory inside the sandbox; empty means the
+	// workspace.
+	Dir string
+
+	// Stdin, Stdout and Stderr are the command's standard streams. A nil
+	// Stdin reads from /dev/null; nil Stdout or Stderr discard. An *os.File
+	// Stdin is passed as it is; everything else goes through a pipe.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+
+	Filesystem Filesystem
+	Network    Network
+	Limits     Limits
+
+	// Require names protections that must be in force; Run refuses to start
+	// when the host cannot provide one of them. See Protection.
+	Require []Protection
+}
+
+// Filesystem is the view of the host's files the command gets.
+type Filesystem struct {
+	// Workspace is the absolute host path the command may write to. It may
+	// not be "/" or the caller's home directory.
+	Workspace string
+	// ReadOnlyRoots are host paths visible read-only, recursively. The
+	// default is the whole host, "/".
+	ReadOnlyRoots []string
+	// Writable are further absolute host paths the command may write to
+	// (tool caches, for example).
+	Writable []string
+	// Masked are absolute paths hidden from the command: a directory shows
+	// empty, a file shows empty, both read-only. Paths that do not exist are
+	// skipped.
+	Masked []string
+	// Protected are paths inside the workspace that stay read-only even
+	// though the workspace is writable, relative to the workspace. They are
+	// held read-only whether or not they exist yet and wherever their
+	// symlinks lead inside the workspace.
+	Protected []string
+	// TmpSize is the size in bytes of the private /tmp; 0 means the default.
+	TmpSize int64
+}
+
+// NetworkMode says what network the command has.
+type NetworkMode string
+
+const (
+	// NetworkNone gives the command its own network namespace with only a
+	// loopback interface: nothing leaves the sandbox.
+	NetworkNone NetworkMode = "none"
+)
+
+// Network is the command's network.
+type Network struct {
+	Mode NetworkMode
+	// RestrictTCP has Landlock deny TCP bind and connect on every port but
+	// those listed, as a second line behind the network namespace. It costs
+	// in-sandbox servers on loopback (test suites use them), so it is off
+	// unless asked for.
+	RestrictTCP  bool
+	BindPorts    []uint16
+	ConnectPorts []uint16
+}
+
+// Limits bound what the command may use. A zero field means the default of
+// DefaultLimits; a negative one means no limit where that is allowed.
+type Limits struct {
+	Memory      int64         // bytes of memory for the whole sandbox
+	Processes   int           // processes and threads at once
+	CPUTime     time.Duration // CPU time of each process
+	Timeout     time.Duration // wall-clock time of the whole run
+	OutputBytes int64         // bytes on stdout and stderr together
+	FileSize    int64         // bytes of the largest file a process may write
+	OpenFiles   int           // open file descriptors per process
+}
+
+// DefaultLimits are the limits a Spec gets for each field it leaves zero.
+var DefaultLimits = Limits{
+	Memory:      4 << 30,
+	Processes:   1024,
+	CPUTime:     10 * time.Minute,
+	Timeout:     10 * time.Minute,
+	OutputBytes: 64 << 20,
+	FileSize:    4 << 30,
+	OpenFiles:   4096,
+}
+
+// WithDefaults returns l with each zero field set from DefaultLimits.
+func (l Limits) WithDefaults() Limits {
+	d := DefaultLimits
+	if l.Memory == 0 {
+		l.Memory = d.Memory
+	}
+	if l.Processes == 0 {
+		l.Processes = d.Processes
+	}
+	if l.CPUTime == 0 {
+		l.CPUTime = d.CPUTime
+	}
+	if l.Timeout == 0 {
+		l.Timeout = d.Timeout
+	}
+	if l.OutputBytes == 0 {
+		l.OutputBytes = d.OutputBytes
+	}
+	if l.FileSize == 0 {
+		l.FileSize = d.FileSize
+	}
+	if l.OpenFiles == 0 {
+		l.OpenFiles = d.OpenFiles
+	}
+	return l
+}
+
+// Reason says why a command ended.
+type Reason string
+
+const (
+	ReasonExit    Reason = "exit"    // it exited by itself
+	ReasonSignal  Reason = "signal"  // a signal killed it
+	ReasonTimeout Reason = "timeout" // the wall-clock limit ran out
+	ReasonOOM     Reason = "oom"     // the memory limit was reached
+	ReasonPids    Reason = "pids"    // the process limit was reached
+	ReasonOutput  Reason = "output"  // the output limit was reached
+	ReasonCPU     Reason = "cpu"     // the CPU-time limit was reached
+	ReasonFSize   Reason = "fsize"   // the file-size limit was reached
+	ReasonKilled  Reason = "killed"  // the caller cancelled the run
+)
+
+// Result is how a run ended.
+type Result struct {
+	// ExitCode is the exit status, or 128+signal when a signal ended it,
+	// as a shell reports it.
+	ExitCode int
+	// Signal is the signal that ended the command, 0 if none.
+	Signal int
+	// Reason says why it ended; anything but ReasonExit means a limit or a
+	// signal stopped it and the whole process tree was killed.
+	Reason Reason
+	// Duration is the wall-clock time of the run, sandbox set-up included.
+	Duration time.Duration
+	// OutputBytes counts what the command wrote to stdout and stderr.
+	OutputBytes int64
+	// CPUTime is user plus system time of the command and its descendants.
+	CPUTime time.Duration
+	// MaxRSS is the largest resident set of any process, in bytes.
+	MaxRSS int64
+	// Enforced lists the protections that were in force.
+	Enforced Enforcement
+}
+
+// Backend runs a Spec.
+type Backend interface {
+	// Run runs spec to completion. The error is non-nil only when the
+	// sandbox could not be built or run; a command that fails is a Result.
+	Run(ctx context.Context, spec *Spec) (*Result, error)
+}
