@@ -277,12 +277,7 @@ func (r *run) buildPlan(ws string, writable []string) error {
 		}
 		rx := []string{"/"}
 		if !wholeHost {
-			rx = nil
-			for _, root := range roots {
-				rx = append(rx, root)
-			}
-			// The tmpfs root itself, non-recursively: only its directory
-			// listing; its own rule would grant everything below.
+			rx = roots
 		}
 		full, listOnly := carve(rx, maskedPaths)
 		r.plan.Landlock = landlockPlan{
