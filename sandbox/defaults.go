@@ -13,8 +13,6 @@ import (
 var DefaultProtected = []string{
 	".git/hooks",
 	".git/config",
-	".git/info/attributes",
-	".gitmodules",
 	".cordon.yaml",
 	".claude",
 	".mcp.json",
@@ -24,7 +22,6 @@ var DefaultProtected = []string{
 	".idea",
 	".devcontainer",
 	".envrc",
-	".direnv",
 }
 
 // homeSecrets are credential stores and secret-bearing files relative to a

@@ -34,6 +34,11 @@ type Spec struct {
 	Network    Network
 	Limits     Limits
 
+	// NoCgroup leaves the run out of cgroups: its memory and process
+	// limits are then per-process rlimits only. Creating and joining a
+	// cgroup costs milliseconds on cgroup v1 hosts.
+	NoCgroup bool
+
 	// Require names protections that must be in force; Run refuses to start
 	// when the host cannot provide one of them. See Protection.
 	Require []Protection

@@ -36,6 +36,7 @@ type execFlags struct {
 	fileSize   string
 	openFiles  int
 	jsonOut    bool
+	noCgroup   bool
 }
 
 func newExec() *cobra.Command {
@@ -80,6 +81,7 @@ limit stopped the run (the reason is printed).`,
 	fl.StringVar(&f.output, "output-limit", "64M", "limit on bytes written to stdout and stderr together")
 	fl.StringVar(&f.fileSize, "file-size", "4G", "largest file the command may write")
 	fl.IntVar(&f.openFiles, "open-files", 4096, "open file descriptors per process")
+	fl.BoolVar(&f.noCgroup, "no-cgroup", false, "do not create a cgroup: memory and process limits become per-process rlimits")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the result as JSON on stderr when the command ends")
 	return cmd
 }
@@ -181,6 +183,14 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 		spec.Require = append(spec.Require, p)
 	}
 
+	spec.NoCgroup = f.noCgroup
+	if f.noCgroup {
+		for _, p := range spec.Require {
+			if p == sandbox.ProtectCgroup {
+				return usageErr("--no-cgroup conflicts with --require cgroup")
+			}
+		}
+	}
 	spec.Stdin = stdinFile(cmd.InOrStdin())
 	spec.Stdout = cmd.OutOrStdout()
 	spec.Stderr = cmd.ErrOrStderr()

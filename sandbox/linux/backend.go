@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,11 +36,19 @@ var ErrNotFound = errors.New("command not found in the sandbox")
 // started survives it.
 func (Backend) Run(ctx context.Context, spec *sandbox.Spec) (*sandbox.Result, error) {
 	start := time.Now()
+	tr := newTracer("parent", os.Getenv("CORDON_TRACE") != "")
+	tr.mark("run")
 	r, err := prepare(spec)
 	if err != nil {
 		return nil, err
 	}
-	defer r.cleanup()
+	r.tr = tr
+	r.plan.Trace = tr != nil
+	tr.mark("prepared")
+	defer func() {
+		r.cleanup()
+		tr.mark("cleaned up")
+	}()
 	res, err := r.run(ctx)
 	if res != nil {
 		res.Duration = time.Since(start)
@@ -58,6 +65,7 @@ type run struct {
 	prot   *protection
 	lock   *workspaceLock
 	enf    sandbox.Enforcement
+	tr     *tracer
 }
 
 func prepare(spec *sandbox.Spec) (*run, error) {
@@ -120,7 +128,11 @@ func prepare(spec *sandbox.Spec) (*run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock workspace: %w", err)
 	}
-	if cg, err := newCgroup(r.limits.Memory, r.limits.Processes); err == nil {
+	cg, err := (*cgroup)(nil), errors.New("cgroups were turned off for this run")
+	if !spec.NoCgroup {
+		cg, err = newCgroup(r.limits.Memory, r.limits.Processes)
+	}
+	if err == nil {
 		r.cg = cg
 		r.enf.Cgroup = cg.version
 		r.enf.CgroupLimits = cg.limits
@@ -271,21 +283,27 @@ func (r *run) buildPlan(ws string, writable []string) error {
 		CgroupNS: true,
 	}
 	if r.enf.LandlockABI > 0 {
+		// Landlock refuses the masked paths below the caller's home again
+		// (credential stores: the reason for masking). Each one costs a
+		// rule per sibling of every directory above it, so the system
+		// paths (/etc/shadow and the like, unreadable to a non-root caller
+		// anyway) are left to the mount layer, which seccomp keeps in place.
+		home, _ := os.UserHomeDir()
 		var maskedPaths []string
 		for _, m := range masked {
-			maskedPaths = append(maskedPaths, m.Dst)
+			if home != "" && home != "/" && underAny(m.Dst, []string{home}) {
+				maskedPaths = append(maskedPaths, m.Dst)
+			}
 		}
 		rx := []string{"/"}
 		if !wholeHost {
 			rx = roots
 		}
-		full, listOnly := carve(rx, maskedPaths)
 		r.plan.Landlock = landlockPlan{
 			ABI:          r.enf.LandlockABI,
-			ReadExec:     full,
-			ListDir:      listOnly,
-			ReadWrite:    append([]string{"/tmp", "/dev/shm"}, writable...),
-			Devices:      []string{"/dev"},
+			ReadExec:     rx,
+			Masked:       maskedPaths,
+			ReadWrite:    writable,
 			Net:          r.enf.LandlockNet,
 			BindPorts:    spec.Network.BindPorts,
 			ConnectPorts: spec.Network.ConnectPorts,
@@ -354,42 +372,6 @@ func hostSocketMasks(writable []string) []mount {
 		out = append(out, mount{Kind: mMaskFile, Dst: p, Optional: true})
 	}
 	return out
-}
-
-// carve splits grants around the masked paths: each grant that contains a
-// masked path is replaced by its children, recursively, down to the masked
-// path's siblings, and the directories split this way are returned in
-// listOnly (they may be listed, not read through). Landlock only adds
-// rights, so this is how it can refuse a path inside a readable tree.
-func carve(grants, masked []string) (full, listOnly []string) {
-	var visit func(dir string)
-	visit = func(dir string) {
-		var inside bool
-		for _, m := range masked {
-			if m == dir {
-				return // the grant is itself masked
-			}
-			if strings.HasPrefix(m, strings.TrimSuffix(dir, "/")+"/") {
-				inside = true
-			}
-		}
-		if !inside {
-			full = append(full, dir)
-			return
-		}
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return // unreadable: grant nothing
-		}
-		listOnly = append(listOnly, dir)
-		for _, e := range entries {
-			visit(filepath.Join(dir, e.Name()))
-		}
-	}
-	for _, g := range grants {
-		visit(g)
-	}
-	return full, listOnly
 }
 
 // rlimits are the per-process floor under the cgroup limits; without a
@@ -489,17 +471,20 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	defer errR.Close()
 	defer errW.Close()
 
+	stdin, closeStdin, err := stdinFD(spec.Stdin)
+	if err != nil {
+		return nil, err
+	}
+	defer closeStdin()
 	uid, gid := os.Getuid(), os.Getgid()
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{initArg0},
-		Env:        []string{},
-		Stdin:      spec.Stdin,
-		Stdout:     outW,
-		Stderr:     errW,
-		ExtraFiles: []*os.File{planR, statusW},
-		WaitDelay:  time.Second,
-		SysProcAttr: &syscall.SysProcAttr{
+	pidfd := -1
+	// syscall.ForkExec rather than os/exec: the init's streams are ours
+	// already, and os/exec's first start probes pidfd support with a
+	// process of its own, which a cold start does not need to pay.
+	pid, err := syscall.ForkExec("/proc/self/exe", []string{initArg0}, &syscall.ProcAttr{
+		Env:   []string{},
+		Files: []uintptr{stdin, outW.Fd(), errW.Fd(), planR.Fd(), statusW.Fd()},
+		Sys: &syscall.SysProcAttr{
 			Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
 				syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNET,
 			// The command keeps the caller's uid and gid, mapped to
@@ -514,38 +499,64 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 			// If cordon dies, so does the sandbox, and with it every process
 			// in it.
 			Pdeathsig: syscall.SIGKILL,
+			// Signals go through the pidfd, which cannot name a recycled pid.
+			PidFD: &pidfd,
 		},
-	}
-	if err := cmd.Start(); err != nil {
+	})
+	if err != nil {
 		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EINVAL) {
 			return nil, &sandbox.RequireError{Protection: sandbox.ProtectUserNS, Why: userNSHint(err)}
 		}
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
+	defer unix.Close(pidfd)
 	planR.Close()
 	statusW.Close()
 	outW.Close()
 	errW.Close()
 
-	kill := func() { cmd.Process.Signal(syscall.SIGKILL) }
+	// wait reaps the init once; it is safe to call from several places.
+	var waitOnce sync.Once
+	var ws unix.WaitStatus
+	wait := func() {
+		waitOnce.Do(func() {
+			for {
+				_, err := unix.Wait4(pid, &ws, 0, nil)
+				if err != unix.EINTR {
+					return
+				}
+			}
+		})
+	}
+	r.tr.mark("init started")
+	kill := func() { unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) }
 	var why killReason
-	if r.cg != nil {
-		if err := r.cg.add(cmd.Process.Pid); err != nil {
-			kill()
-			cmd.Wait()
-			return nil, err
-		}
+	if err := r.prot.create(); err != nil {
+		kill()
+		wait()
+		return nil, err
 	}
 	b, err := r.plan.encode()
 	if err == nil {
 		_, err = planW.Write(b)
 	}
-	planW.Close()
 	if err != nil {
 		kill()
-		cmd.Wait()
+		wait()
 		return nil, fmt.Errorf("send plan: %w", err)
 	}
+	r.tr.mark("plan sent")
+	// The init builds the view meanwhile; it starts the command only once
+	// the pipe is closed, after this.
+	if r.cg != nil {
+		if err := r.cg.add(pid); err != nil {
+			kill()
+			wait()
+			return nil, err
+		}
+		r.tr.mark("cgroup joined")
+	}
+	planW.Close()
 
 	// Streams: both count against one output limit.
 	var outBytes atomic.Int64
@@ -607,7 +618,8 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 		case <-waitDone:
 		}
 	}()
-	werr := cmd.Wait()
+	wait()
+	r.tr.mark("init exited")
 	close(waitDone)
 	close(stopWatch)
 	wg.Wait()
@@ -647,8 +659,8 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 		if oom {
 			res.Reason = sandbox.ReasonOOM
 		}
-		if werr == nil {
-			return nil, fmt.Errorf("sandbox init: %v", statusErr)
+		if ws.Exited() {
+			return nil, fmt.Errorf("sandbox init exited with status %d without a report: %v", ws.ExitStatus(), statusErr)
 		}
 	default:
 		res.ExitCode, res.Signal = st.Code, st.Signal
@@ -668,6 +680,31 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// stdinFD returns the descriptor the command reads: the caller's file
+// itself, /dev/null for none, or a pipe fed from the reader.
+func stdinFD(r io.Reader) (uintptr, func(), error) {
+	switch in := r.(type) {
+	case nil:
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			return 0, nil, err
+		}
+		return f.Fd(), func() { f.Close() }, nil
+	case *os.File:
+		return in.Fd(), func() {}, nil
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, nil, err
+	}
+	go func() {
+		// Ends when the reader does or the command stops reading.
+		io.Copy(pw, r)
+		pw.Close()
+	}()
+	return pr.Fd(), func() { pr.Close() }, nil
 }
 
 // watchCgroup kills the run when the memory limit killed a process or the

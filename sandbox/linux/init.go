@@ -59,38 +59,100 @@ func Init() {
 // every process left in the namespace, so nothing the command started can
 // outlive the run.
 func runInit() status {
+	// The parent writes the plan as one JSON value, then moves this process
+	// into its cgroups and only then closes the pipe. Building the view
+	// does not wait for that (moving a task between v1 cgroups can take an
+	// RCU grace period, milliseconds), but starting the command does.
 	f := os.NewFile(fdPlan, "plan")
-	b, err := io.ReadAll(f)
-	f.Close()
-	if err != nil {
+	var p plan
+	if err := json.NewDecoder(f).Decode(&p); err != nil {
 		return status{Error: "read plan: " + err.Error()}
 	}
-	var p plan
-	if err := json.Unmarshal(b, &p); err != nil {
-		return status{Error: "decode plan: " + err.Error()}
+	tr := newTracer("init", p.Trace)
+	tr.mark("plan read")
+	// Signals that reach the init (forwarded by the parent) go to the
+	// command's process group. signal.Notify takes most of a millisecond
+	// the first time, so it is set up on another thread meanwhile; a signal
+	// that comes before it ends the init, and so the run, which is what it
+	// would have asked for anyway.
+	sigs := make(chan os.Signal, 4)
+	go signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	// The seccomp filter is assembled on another thread meanwhile.
+	type assembled struct {
+		f   []unix.SockFilter
+		err error
 	}
-	// Only the standard streams and the status pipe stay open: nothing the
-	// caller of cordon leaked to it reaches the command.
+	filter := make(chan assembled, 1)
+	if p.Seccomp {
+		go func() {
+			f, err := seccompFilter()
+			filter <- assembled{f, err}
+		}()
+	} else {
+		filter <- assembled{}
+	}
+	// Only the standard streams, the status pipe and the plan pipe stay
+	// open: nothing the caller of cordon leaked to it reaches the command.
 	if err := unix.CloseRange(fdStatus+1, ^uint(0), 0); err != nil {
 		return status{Error: "close inherited descriptors: " + err.Error()}
 	}
 	unix.CloseOnExec(fdStatus)
-
-	if p.CgroupNS {
-		// The parent has moved this process into its cgroups by now (it
-		// writes the plan only afterwards), so the namespace is rooted there.
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return status{Error: "cgroup namespace: " + err.Error()}
-		}
-	}
+	unix.CloseOnExec(fdPlan)
 	if err := unix.Sethostname([]byte(p.Hostname)); err != nil {
 		return status{Error: "hostname: " + err.Error()}
 	}
 	if err := loopbackUp(); err != nil {
 		return status{Error: "loopback: " + err.Error()}
 	}
-	if err := buildView(p.Mounts); err != nil {
-		return status{Error: err.Error()}
+	// The Landlock ruleset is filled on another thread while the view is
+	// mounted; it reads the host's tree below /oldroot, so it starts once
+	// that exists.
+	type built struct {
+		rs  *ruleset
+		err error
+	}
+	var rules chan built
+	staged := func() {
+		if p.Landlock.ABI == 0 {
+			return
+		}
+		rules = make(chan built, 1)
+		go func() {
+			rs, err := newRuleset(&p.Landlock, oldRoot)
+			tr.mark("landlock rules built")
+			rules <- built{rs, err}
+		}()
+	}
+	var rs *ruleset
+	waitRules := func() error {
+		if rules == nil {
+			return nil
+		}
+		tr.mark("mounts done")
+		b := <-rules
+		rules = nil
+		rs = b.rs
+		return b.err
+	}
+	tr.mark("set up")
+	viewErr := buildView(p.Mounts, staged, waitRules)
+	tr.mark("view built")
+	// The goroutine reads below /oldroot: it must be done before anything
+	// else happens, whether or not the view was built.
+	if err := waitRules(); viewErr == nil {
+		viewErr = err
+	}
+	if viewErr != nil {
+		if rs != nil {
+			rs.close()
+		}
+		return status{Error: viewErr.Error()}
+	}
+	if rs != nil {
+		defer rs.close()
+		if err := rs.addViewRules(); err != nil {
+			return status{Error: err.Error()}
+		}
 	}
 	if err := os.Chdir(p.Dir); err != nil {
 		return status{Error: fmt.Sprintf("working directory %s: %v", p.Dir, err)}
@@ -100,20 +162,34 @@ func runInit() status {
 			return status{Error: fmt.Sprintf("rlimit %d: %v", r.Resource, err)}
 		}
 	}
+	// Wait for the parent to have moved this process into its cgroups.
+	if _, err := io.Copy(io.Discard, f); err != nil {
+		return status{Error: "wait for cgroups: " + err.Error()}
+	}
+	f.Close()
+	tr.mark("in cgroups")
+	if p.CgroupNS {
+		// In its cgroups now, so the namespace is rooted there.
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return status{Error: "cgroup namespace: " + err.Error()}
+		}
+	}
 	path, err := lookPath(p.Args[0], p.Env)
 	if err != nil {
 		return status{Error: err.Error(), NotFound: true}
 	}
-	// Signals that reach the init (forwarded by the parent) go to the
-	// command's process group.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 
 	st := status{}
-	if err := restrictThread(&p, &st); err != nil {
+	sf := <-filter
+	if sf.err != nil {
+		st.Error = sf.err.Error()
+		return st
+	}
+	if err := restrictThread(rs, sf.f, &st); err != nil {
 		st.Error = err.Error()
 		return st
 	}
+	tr.mark("restricted")
 	pid, err := syscall.ForkExec(path, p.Args, &syscall.ProcAttr{
 		Env:   p.Env,
 		Files: []uintptr{0, 1, 2},
@@ -127,6 +203,7 @@ func runInit() status {
 		st.NotFound = errors.Is(err, unix.ENOENT)
 		return st
 	}
+	tr.mark("command started")
 	go func() {
 		for s := range sigs {
 			unix.Kill(-pid, s.(unix.Signal))
@@ -147,6 +224,7 @@ func runInit() status {
 		if wpid != pid {
 			continue
 		}
+		tr.mark("command exited")
 		st.Exited = ws.Exited()
 		if ws.Exited() {
 			st.Code = ws.ExitStatus()
@@ -167,7 +245,7 @@ func runInit() status {
 // only: no_new_privs, the capability drop, Landlock and seccomp. The command
 // forked from this thread inherits all of them. seccomp comes last because
 // its deny list would refuse some of the calls before it.
-func restrictThread(p *plan, st *status) error {
+func restrictThread(rs *ruleset, filter []unix.SockFilter, st *status) error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("no_new_privs: %w", err)
 	}
@@ -180,14 +258,14 @@ func restrictThread(p *plan, st *status) error {
 	if err := dropCapabilities(); err != nil {
 		return err
 	}
-	if p.Landlock.ABI > 0 {
-		if err := applyLandlock(&p.Landlock); err != nil {
+	if rs != nil {
+		if err := rs.restrict(); err != nil {
 			return err
 		}
-		st.LandlockABI = p.Landlock.ABI
+		st.LandlockABI = rs.abi
 	}
-	if p.Seccomp {
-		if err := applySeccomp(); err != nil {
+	if filter != nil {
+		if err := loadSeccomp(filter); err != nil {
 			return err
 		}
 		st.Seccomp = true

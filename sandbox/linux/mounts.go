@@ -23,7 +23,11 @@ const (
 
 // buildView carries out the mount steps. It runs in the init, in its own
 // user and mount namespaces, before any restriction is applied.
-func buildView(steps []mount) error {
+//
+// staged, when not nil, is called once the host's tree is reachable below
+// /oldroot, before the steps run; done, when not nil, after the steps and
+// before that tree is detached, and its error stops the build.
+func buildView(steps []mount, staged func(), done func() error) error {
 	// Nothing done below may propagate back to the host's mounts.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
@@ -42,6 +46,9 @@ func buildView(steps []mount) error {
 	if err := unix.Chdir("/"); err != nil {
 		return err
 	}
+	if staged != nil {
+		staged()
+	}
 	if err := makeEmpties(); err != nil {
 		return err
 	}
@@ -50,6 +57,11 @@ func buildView(steps []mount) error {
 			if steps[i].Optional && errors.Is(err, unix.ENOENT) {
 				continue
 			}
+			return err
+		}
+	}
+	if done != nil {
+		if err := done(); err != nil {
 			return err
 		}
 	}

@@ -20,6 +20,8 @@ type plan struct {
 	// CgroupNS makes the init enter a new cgroup namespace after the parent
 	// moved it into its cgroups, so the command sees its own cgroup as root.
 	CgroupNS bool `json:"cgroup_ns"`
+	// Trace has the init print its phase times (CORDON_TRACE).
+	Trace bool `json:"trace,omitempty"`
 }
 
 // mountKind is one step of building the filesystem view. Paths named Src
@@ -56,15 +58,13 @@ type mount struct {
 type landlockPlan struct {
 	// ABI is the Landlock ABI to use; 0 disables Landlock.
 	ABI int `json:"abi"`
-	// ReadExec are paths granted read and execute, recursively.
+	// ReadExec are host paths granted read and execute, recursively, less
+	// the Masked ones (see carve).
 	ReadExec []string `json:"rx"`
-	// ListDir are directories that may be listed but not read through:
-	// parents of masked paths.
-	ListDir []string `json:"ls"`
-	// ReadWrite are paths granted everything.
+	Masked   []string `json:"masked"`
+	// ReadWrite are host paths granted everything. The sandbox's own /tmp,
+	// /dev/shm and /dev are added by the init.
 	ReadWrite []string `json:"rw"`
-	// Devices are paths granted read, write and ioctl on device files.
-	Devices []string `json:"dev"`
 	// Net restricts TCP bind and connect to the ports listed.
 	Net          bool     `json:"net"`
 	BindPorts    []uint16 `json:"bind_ports,omitempty"`

@@ -22,7 +22,29 @@ type protection struct {
 	// placeholders are directories made on the host for protected paths
 	// that did not exist; they are removed after the run if still empty.
 	placeholders []string
-	pinned       map[string]bool
+	// missing are the placeholders still to be made.
+	missing []string
+	pinned  map[string]bool
+}
+
+// create makes the placeholders. The parent calls it while the init starts
+// up, which takes longer, so that it costs no time; the init mounts them
+// only after it has read the plan, which the parent sends afterwards.
+func (pr *protection) create() error {
+	for _, p := range pr.missing {
+		if err := os.Mkdir(p, 0o755); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				continue // made meanwhile; held as it is
+			}
+			return fmt.Errorf("placeholder %s: %w", p, err)
+		}
+		// Best effort: without user xattrs the placeholder is still
+		// removed by this run, only not by a later one.
+		_ = unix.Lsetxattr(p, placeholderXattr, []byte("1"), 0)
+		pr.placeholders = append(pr.placeholders, p)
+	}
+	pr.missing = nil
+	return nil
 }
 
 // planProtected decides how to hold each protected path read-only.
@@ -79,13 +101,8 @@ func (pr *protection) walk(cur string, parts []string, writable []string, depth 
 		st, err := os.Lstat(next)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			if err := os.Mkdir(next, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("placeholder %s: %w", next, err)
-			}
-			// Best effort: without user xattrs the placeholder is still
-			// removed by this run, only not by a later one.
-			_ = unix.Lsetxattr(next, placeholderXattr, []byte("1"), 0)
-			pr.placeholders = append(pr.placeholders, next)
+			// Made by create, once the init is starting.
+			pr.missing = append(pr.missing, next)
 			pr.pin(next, mPin, true)
 			return nil
 		case err != nil:

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Cold start of `cordon exec -- /bin/true` against bubblewrap, same run,
+# interleaved. Installs bubblewrap when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v bwrap >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null
+fi
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+CGO_ENABLED=0 go build -o "$out/cordon" ./cmd/cordon
+echo "$(uname -r), $(nproc) cores, $(bwrap --version), $(go version | cut -d' ' -f3), $(date -u +%F)"
+go run ./bench/coldstart -cordon "$out/cordon" -n "${N:-50}"

@@ -1,0 +1,4 @@
+package linux
+
+// deniedArch are calls only this architecture has.
+var deniedArch []uint32
