@@ -174,6 +174,9 @@ type Result struct {
 	MaxRSS int64
 	// Enforced lists the protections that were in force.
 	Enforced Enforcement
+	// Warnings are things the run did that the caller should know of,
+	// such as a repository created with hooks, moved aside.
+	Warnings []string
 }
 
 // Backend runs a Spec.

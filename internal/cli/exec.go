@@ -205,6 +205,9 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 		b, _ := json.Marshal(res)
 		fmt.Fprintln(cmd.ErrOrStderr(), string(b))
 	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(cmd.ErrOrStderr(), "cordon: warning: %s\n", w)
+	}
 	if res.Reason != sandbox.ReasonExit && res.Reason != sandbox.ReasonSignal {
 		fmt.Fprintf(cmd.ErrOrStderr(), "cordon: stopped: %s\n", describe(res, spec.Limits))
 	}

@@ -51,6 +51,12 @@ func (Backend) Run(ctx context.Context, spec *sandbox.Spec) (*sandbox.Result, er
 	}()
 	res, err := r.run(ctx)
 	if res != nil {
+		// Every process of the run is gone by now.
+		if r.prot.gitWatch != "" {
+			if w := checkNewRepo(r.prot.gitWatch); w != "" {
+				res.Warnings = append(res.Warnings, w)
+			}
+		}
 		res.Duration = time.Since(start)
 	}
 	return res, err

@@ -24,7 +24,10 @@ type protection struct {
 	placeholders []string
 	// missing are the placeholders still to be made.
 	missing []string
-	pinned  map[string]bool
+	// gitWatch is the workspace's .git when it did not exist before the
+	// run: a repository created in the run is checked after it.
+	gitWatch string
+	pinned   map[string]bool
 }
 
 // create makes the placeholders. The parent calls it while the init starts
@@ -100,9 +103,18 @@ func (pr *protection) walk(cur string, parts []string, writable []string, depth 
 		last := i == len(parts)-1
 		st, err := os.Lstat(next)
 		switch {
+		case errors.Is(err, fs.ErrNotExist) && c == ".git":
+			// A placeholder .git would break every tool that looks for a
+			// repository (go build stamps VCS data and fails on it), and
+			// git init inside the sandbox is ordinary work. A repository
+			// made during the run is inspected afterwards (see gitguard.go).
+			pr.gitWatch = next
+			return nil
 		case errors.Is(err, fs.ErrNotExist):
 			// Made by create, once the init is starting.
-			pr.missing = append(pr.missing, next)
+			if !pr.pinned[string(mPin)+":"+next] {
+				pr.missing = append(pr.missing, next)
+			}
 			pr.pin(next, mPin, true)
 			return nil
 		case err != nil:
