@@ -158,25 +158,25 @@ const (
 type Result struct {
 	// ExitCode is the exit status, or 128+signal when a signal ended it,
 	// as a shell reports it.
-	ExitCode int
+	ExitCode int `json:"exit_code"`
 	// Signal is the signal that ended the command, 0 if none.
-	Signal int
+	Signal int `json:"signal,omitempty"`
 	// Reason says why it ended; anything but ReasonExit means a limit or a
 	// signal stopped it and the whole process tree was killed.
-	Reason Reason
+	Reason Reason `json:"reason"`
 	// Duration is the wall-clock time of the run, sandbox set-up included.
-	Duration time.Duration
+	Duration time.Duration `json:"duration_ns"`
 	// OutputBytes counts what the command wrote to stdout and stderr.
-	OutputBytes int64
+	OutputBytes int64 `json:"output_bytes"`
 	// CPUTime is user plus system time of the command and its descendants.
-	CPUTime time.Duration
+	CPUTime time.Duration `json:"cpu_time_ns"`
 	// MaxRSS is the largest resident set of any process, in bytes.
-	MaxRSS int64
+	MaxRSS int64 `json:"max_rss_bytes"`
 	// Enforced lists the protections that were in force.
-	Enforced Enforcement
+	Enforced Enforcement `json:"enforced"`
 	// Warnings are things the run did that the caller should know of,
 	// such as a repository created with hooks, moved aside.
-	Warnings []string
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Backend runs a Spec.

@@ -235,6 +235,13 @@ func (r *run) buildPlan(ws string, writable []string) error {
 				return fmt.Errorf("read-only root: %w", err)
 			}
 			steps = append(steps, mount{Kind: mRootBind, Src: real, Dst: real})
+			if clean := filepath.Clean(root); clean != real {
+				// /bin → usr/bin on merged-/usr systems: the link is
+				// recreated as it reads, and leads to the bound target.
+				if target, err := os.Readlink(clean); err == nil {
+					steps = append(steps, mount{Kind: mSymlink, Src: target, Dst: clean})
+				}
+			}
 		}
 	}
 	tmpSize := fsys.TmpSize
@@ -310,6 +317,7 @@ func (r *run) buildPlan(ws string, writable []string) error {
 			ReadExec:     rx,
 			Masked:       maskedPaths,
 			ReadWrite:    writable,
+			ListRoot:     !wholeHost,
 			Net:          r.enf.LandlockNet,
 			BindPorts:    spec.Network.BindPorts,
 			ConnectPorts: spec.Network.ConnectPorts,

@@ -72,10 +72,11 @@ type pathBeneathAttr struct {
 
 // ruleset is a Landlock ruleset being filled.
 type ruleset struct {
-	fd      int
-	abi     int
-	handled uint64
-	net     bool
+	fd       int
+	abi      int
+	handled  uint64
+	net      bool
+	listRoot bool
 }
 
 // newRuleset creates the ruleset of p and adds its host-path rules, reading
@@ -101,7 +102,7 @@ func newRuleset(p *landlockPlan, prefix string) (*ruleset, error) {
 	if errno != 0 {
 		return nil, fmt.Errorf("landlock_create_ruleset: %w", errno)
 	}
-	rs := &ruleset{fd: int(fd), abi: abi, handled: handled, net: attr.handledNet != 0}
+	rs := &ruleset{fd: int(fd), abi: abi, handled: handled, net: attr.handledNet != 0, listRoot: p.ListRoot}
 	full, listOnly := carve(prefix, p.ReadExec, p.Masked)
 	for _, path := range full {
 		if err := rs.addPath(prefix+path, fsRead|fsExec); err != nil {
@@ -145,6 +146,11 @@ func newRuleset(p *landlockPlan, prefix string) (*ruleset, error) {
 func (rs *ruleset) addViewRules() error {
 	if err := rs.addPath("/proc", fsRead|fsExec); err != nil {
 		return err
+	}
+	if rs.listRoot {
+		if err := rs.addPath("/", unix.LANDLOCK_ACCESS_FS_READ_DIR); err != nil {
+			return err
+		}
 	}
 	for _, path := range []string{"/tmp", "/dev/shm"} {
 		if err := rs.addPath(path, rs.handled); err != nil {

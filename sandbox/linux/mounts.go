@@ -174,6 +174,14 @@ func (m *mount) apply() error {
 		return nil
 	case mMkdir:
 		return ensureDir(dst)
+	case mSymlink:
+		if err := ensureDir(filepath.Dir(dst)); err != nil {
+			return err
+		}
+		if err := os.Symlink(m.Src, dst); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("symlink %s: %w", m.Dst, err)
+		}
+		return nil
 	}
 	return fmt.Errorf("unknown mount step %q", m.Kind)
 }

@@ -41,6 +41,7 @@ const (
 	mReadOnly   mountKind = "readonly"   // make the mount at Dst read-only, recursively
 	mMkdir      mountKind = "mkdir"      // create directory Dst (for mount points on tmpfs)
 	mSymlinkPin mountKind = "symlinkpin" // pin the symlink Dst itself, not its target
+	mSymlink    mountKind = "symlink"    // a symlink at Dst pointing to Src, as written
 )
 
 type mount struct {
@@ -65,6 +66,10 @@ type landlockPlan struct {
 	// ReadWrite are host paths granted everything. The sandbox's own /tmp,
 	// /dev/shm and /dev are added by the init.
 	ReadWrite []string `json:"rw"`
+	// ListRoot lets the command list directories from / down when the root
+	// is a tmpfs of mount points (read-only roots other than /); reading
+	// files still needs a ReadExec rule.
+	ListRoot bool `json:"list_root,omitempty"`
 	// Net restricts TCP bind and connect to the ports listed.
 	Net          bool     `json:"net"`
 	BindPorts    []uint16 `json:"bind_ports,omitempty"`
