@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cordon-sh/cordon/sandbox/linux"
+)
+
+func TestMain(m *testing.M) {
+	linux.Init()
+	os.Exit(m.Run())
+}
+
+// workspace returns a directory outside /tmp (the sandbox has its own /tmp).
+func workspace(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("CORDON_TEST_DIR")
+	if base == "" {
+		base = "/var/tmp"
+	}
+	dir, err := os.MkdirTemp(base, "cordon-cli-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestExecBadInput(t *testing.T) {
+	ws := workspace(t)
+	home, _ := os.UserHomeDir()
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"missing workspace", []string{"exec", "-w", filepath.Join(ws, "nope"), "--", "true"}, ExitUsage, "no such file"},
+		{"workspace is /", []string{"exec", "-w", "/", "--", "true"}, ExitCordon, "cannot be /"},
+		{"workspace is home", []string{"exec", "-w", home, "--", "true"}, ExitCordon, "home directory"},
+		{"workspace is /etc", []string{"exec", "-w", "/etc", "--", "true"}, ExitCordon, "system directory"},
+		{"relative writable", []string{"exec", "-w", ws, "--writable", "cache", "--", "true"}, ExitUsage, "must be absolute"},
+		{"writable root", []string{"exec", "-w", ws, "--writable", "/", "--", "true"}, ExitUsage, "whole host"},
+		{"writable and masked", []string{"exec", "-w", ws, "--writable", "/var/tmp/x", "--mask", "/var/tmp/x", "--", "true"}, ExitUsage, "conflicts"},
+		{"no-cgroup and require cgroup", []string{"exec", "-w", ws, "--no-cgroup", "--require", "cgroup", "--", "true"}, ExitUsage, "conflicts"},
+		{"unknown protection", []string{"exec", "-w", ws, "--require", "magic", "--", "true"}, ExitUsage, "unknown protection"},
+		{"bad size", []string{"exec", "-w", ws, "--memory", "lots", "--", "true"}, ExitUsage, "--memory"},
+		{"no command", []string{"exec", "-w", ws}, ExitUsage, "requires at least 1 arg"},
+		{"network mode", []string{"exec", "-w", ws, "--network", "host", "--", "true"}, ExitUsage, "--network"},
+		{"command not found", []string{"exec", "-w", ws, "--", "no-such-command-here"}, ExitNotFound, "not found in the sandbox"},
+		{"protected path outside", []string{"exec", "-w", ws, "--protect", "../elsewhere", "--", "true"}, ExitCordon, "not inside the workspace"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tt.code, stderr)
+			}
+			if !strings.Contains(stderr, tt.msg) {
+				t.Errorf("stderr %q does not say %q", stderr, tt.msg)
+			}
+			// Nothing of a sandbox is left behind in the workspace.
+			if entries, _ := os.ReadDir(ws); len(entries) != 0 {
+				var names []string
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				t.Errorf("left in the workspace: %v", names)
+			}
+		})
+	}
+}
+
+func TestExecStatus(t *testing.T) {
+	ws := workspace(t)
+	code, stdout, stderr := run(t, "exec", "-w", ws, "--", "sh", "-c", "echo out; echo err >&2; exit 7")
+	if code != 7 || stdout != "out\n" || stderr != "err\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, _, stderr = run(t, "exec", "-w", ws, "--timeout", "300ms", "--", "sleep", "30")
+	if code != 137 || !strings.Contains(stderr, "timeout") {
+		t.Fatalf("timeout: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = run(t, "exec", "-w", ws, "--json", "--", "true")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Reason   string `json:"reason"`
+		Enforced struct {
+			Seccomp bool `json:"seccomp"`
+		} `json:"enforced"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(stderr)), &res); err != nil || res.Reason != "exit" || !res.Enforced.Seccomp {
+		t.Fatalf("--json: %v %+v from %q", err, res, stderr)
+	}
+}
+
+func TestDoctor(t *testing.T) {
+	code, stdout, _ := run(t, "doctor", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var h linux.Host
+	if err := json.Unmarshal([]byte(stdout), &h); err != nil {
+		t.Fatalf("doctor --json: %v\n%s", err, stdout)
+	}
+	if h.Kernel == "" {
+		t.Error("no kernel in the report")
+	}
+	code, stdout, _ = run(t, "doctor")
+	if code != 0 || !strings.Contains(stdout, "Landlock") || !strings.Contains(stdout, "seccomp") {
+		t.Fatalf("doctor: exit %d\n%s", code, stdout)
+	}
+}
