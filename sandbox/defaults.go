@@ -13,6 +13,10 @@ import (
 var DefaultProtected = []string{
 	".git/hooks",
 	".git/config",
+	".git/commondir",
+	".git/config.worktree",
+	".git/modules",
+	".git/worktrees",
 	".cordon.yaml",
 	".claude",
 	".mcp.json",
@@ -51,17 +55,32 @@ var systemSecrets = []string{
 	"/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_ed25519_key",
 	"/etc/ssh/ssh_host_dsa_key", "/etc/ssl/private", "/etc/security/opasswd",
 	"/var/lib/docker", "/var/lib/containerd", "/var/lib/kubelet",
-	"/var/run/docker.sock", "/run/docker.sock", "/run/containerd",
-	"/var/log", "/root",
+	"/run", "/var/log", "/root",
 }
 
 // DefaultMasked returns the credential locations hidden by default for a
 // caller whose home directory is home.
+//
+// A caller running as root could read every user's files, so for root the
+// credential stores of each home directory under /home are masked too.
 func DefaultMasked(home string) []string {
 	var m []string
-	if home != "" && home != "/" {
+	homes := []string{home}
+	if os.Getuid() == 0 {
+		if entries, err := os.ReadDir("/home"); err == nil {
+			for _, e := range entries {
+				if e.IsDir() {
+					homes = append(homes, filepath.Join("/home", e.Name()))
+				}
+			}
+		}
+	}
+	for _, h := range homes {
+		if h == "" || h == "/" {
+			continue
+		}
 		for _, p := range homeSecrets {
-			m = append(m, filepath.Join(home, p))
+			m = append(m, filepath.Join(h, p))
 		}
 	}
 	for _, p := range systemSecrets {

@@ -52,11 +52,7 @@ func (Backend) Run(ctx context.Context, spec *sandbox.Spec) (*sandbox.Result, er
 	res, err := r.run(ctx)
 	if res != nil {
 		// Every process of the run is gone by now.
-		if r.prot.gitWatch != "" {
-			if w := checkNewRepo(r.prot.gitWatch); w != "" {
-				res.Warnings = append(res.Warnings, w)
-			}
-		}
+		res.Warnings = append(res.Warnings, r.prot.checkWatched()...)
 		res.Duration = time.Since(start)
 	}
 	return res, err
@@ -151,6 +147,11 @@ func prepare(spec *sandbox.Spec) (*run, error) {
 			}
 		}
 	}
+	if r.needPidBound() && r.limits.Processes+1 < minPidMax {
+		r.cleanup()
+		return nil, fmt.Errorf("a limit of %d processes cannot be enforced here: without a pids cgroup (%s), a root caller's processes are bounded only by the PID namespace, which the kernel allows no lower than %d",
+			r.limits.Processes, r.enf.Missing[sandbox.ProtectCgroup], minPidMax-1)
+	}
 	r.prot, err = planProtected(ws, spec.Filesystem.Protected, writable)
 	if err != nil {
 		r.cleanup()
@@ -198,6 +199,16 @@ func checkWorkspace(ws string) (string, error) {
 	}
 	return real, nil
 }
+
+// needPidBound reports whether the PID namespace is the only thing that can
+// bound the number of processes: no pids cgroup, and a command whose uid is
+// the host's root, to which RLIMIT_NPROC does not apply.
+func (r *run) needPidBound() bool {
+	return r.limits.Processes > 0 && !r.cg.has("pids") && os.Getuid() == 0
+}
+
+// minPidMax is the smallest pid_max the kernel accepts (RESERVED_PIDS+1).
+const minPidMax = 301
 
 // procMasks harden the fresh /proc: host-wide knobs read-only, kernel
 // memory and key listings hidden.
@@ -248,7 +259,16 @@ func (r *run) buildPlan(ws string, writable []string) error {
 	if tmpSize == 0 {
 		tmpSize = 1 << 30
 	}
-	steps = append(steps, mount{Kind: mProc, Dst: "/proc"})
+	// The PID namespace bounds the number of processes too, which matters
+	// where nothing else does: RLIMIT_NPROC does not apply to a command
+	// whose uid is the host's root, and without a cgroup that is all there
+	// is. The kernel accepts no pid_max below minPidMax, so small limits are
+	// held to that by this bound.
+	pidMax := 0
+	if r.limits.Processes > 0 {
+		pidMax = max(r.limits.Processes+1, minPidMax)
+	}
+	steps = append(steps, mount{Kind: mProc, Dst: "/proc", PidMax: pidMax, PidMaxRequired: r.needPidBound()})
 	for _, p := range procReadOnly {
 		steps = append(steps, mount{Kind: mPin, Dst: p, RO: true, Optional: true})
 	}
@@ -271,9 +291,15 @@ func (r *run) buildPlan(ws string, writable []string) error {
 	}
 	// Masks come after the writable binds so that a credential store inside
 	// a writable path is hidden too.
-	masked := r.maskSteps(fsys.Masked)
+	masked := r.maskSteps(fsys.Masked, writable)
 	steps = append(steps, masked...)
-	steps = append(steps, hostSocketMasks(writable)...)
+	var hidden []string
+	for _, m := range masked {
+		if m.Kind == mMaskDir || m.Kind == mTmpfs {
+			hidden = append(hidden, m.Dst)
+		}
+	}
+	steps = append(steps, hostSocketMasks(writable, hidden)...)
 	steps = append(steps, r.prot.steps...)
 	if !wholeHost {
 		steps = append(steps, mount{Kind: mReadOnly, Dst: "/"})
@@ -328,21 +354,37 @@ func (r *run) buildPlan(ws string, writable []string) error {
 }
 
 // maskSteps plans the masks for the paths that exist.
-func (r *run) maskSteps(paths []string) []mount {
+func (r *run) maskSteps(paths []string, writable []string) []mount {
 	var out []mount
+	seen := map[string]bool{}
 	for _, p := range paths {
 		if !filepath.IsAbs(p) {
 			continue
 		}
-		real, err := filepath.EvalSymlinks(p)
-		if err != nil {
+		// One Lstat first: most masked paths do not exist, and resolving
+		// each component of a missing path costs more.
+		if _, err := os.Lstat(p); err != nil {
 			continue // nothing there to hide
 		}
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil || seen[real] {
+			continue
+		}
+		seen[real] = true
 		if underAny(real, []string{"/proc", "/dev", "/tmp"}) {
 			continue // already the sandbox's own
 		}
+		if containsAny(real, writable) {
+			// Hiding it would hide the workspace too; what is writable was
+			// asked for.
+			continue
+		}
 		st, err := os.Stat(real)
 		if err != nil {
+			continue
+		}
+		if real == "/run" {
+			out = append(out, runMask()...)
 			continue
 		}
 		kind := mMaskFile
@@ -354,17 +396,49 @@ func (r *run) maskSteps(paths []string) []mount {
 	return out
 }
 
+// runKeep are the paths under /run that hold software rather than
+// sockets and state (NixOS keeps its whole system there).
+var runKeep = []string{"/run/current-system", "/run/booted-system", "/run/opengl-driver", "/run/opengl-driver-32"}
+
+// runMask hides /run, where the host's daemons keep their sockets (Docker,
+// containerd, D-Bus, systemd, the user's runtime directory with its agents),
+// keeping only runKeep, read-only.
+func runMask() []mount {
+	steps := []mount{{Kind: mTmpfs, Dst: "/run", Mode: 0o755, Size: 64 << 10}}
+	for _, k := range runKeep {
+		if _, err := os.Stat(k); err == nil {
+			steps = append(steps, mount{Kind: mBind, Src: k, Dst: k, RO: true, Optional: true})
+		}
+	}
+	return append(steps, mount{Kind: mReadOnly, Dst: "/run"})
+}
+
+// containsAny reports whether dir is one of paths or contains one.
+func containsAny(dir string, paths []string) bool {
+	for _, p := range paths {
+		if p == dir || underAny(p, []string{dir}) {
+			return true
+		}
+	}
+	return false
+}
+
 // hostSocketMasks hides the host's named unix sockets. A read-only mount
 // does not stop connect(2) on a socket file, so a socket the view shows
 // (a Docker or D-Bus socket, an ssh-agent) would be a way out of the
-// sandbox; every named socket bound in the host's network namespace is
-// covered with an empty file.
-func hostSocketMasks(writable []string) []mount {
+// sandbox. Every named socket bound in the host's network namespace is
+// found in /proc/net/unix, under the name it was bound to; daemons often
+// bind a temporary name and rename it into place, or link it elsewhere in
+// the same directory, so where it is safe the socket's whole directory is
+// hidden, not only the name. hidden are directories hidden already.
+func hostSocketMasks(writable, hidden []string) []mount {
 	f, err := os.Open("/proc/net/unix")
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
+	home, _ := os.UserHomeDir()
+	skip := append([]string{"/proc", "/dev", "/tmp"}, hidden...)
 	seen := map[string]bool{}
 	var out []mount
 	sc := bufio.NewScanner(f)
@@ -374,18 +448,37 @@ func hostSocketMasks(writable []string) []mount {
 		if len(fields) < 8 || !strings.HasPrefix(fields[7], "/") {
 			continue
 		}
-		p := fields[7]
-		if seen[p] || underAny(p, []string{"/proc", "/dev", "/tmp"}) {
+		p := filepath.Clean(fields[7])
+		dir := filepath.Dir(p)
+		if seen[p] || seen[dir] || underAny(p, skip) {
+			continue
+		}
+		st, err := os.Lstat(dir)
+		if err != nil || !st.IsDir() {
+			continue
+		}
+		if socketDirMaskable(dir, home, writable) {
+			seen[dir] = true
+			skip = append(skip, dir)
+			out = append(out, mount{Kind: mMaskDir, Dst: dir, Optional: true})
 			continue
 		}
 		seen[p] = true
-		st, err := os.Lstat(p)
-		if err != nil || st.Mode()&os.ModeSocket == 0 {
-			continue
+		if st, err := os.Lstat(p); err == nil && st.Mode()&os.ModeSocket != 0 {
+			out = append(out, mount{Kind: mMaskFile, Dst: p, Optional: true})
 		}
-		out = append(out, mount{Kind: mMaskFile, Dst: p, Optional: true})
 	}
 	return out
+}
+
+// socketDirMaskable reports whether the directory holding a host socket
+// can be hidden whole: not a top-level or home directory, nothing the
+// sandbox writes in or below it, and not above the home directory.
+func socketDirMaskable(dir, home string, writable []string) bool {
+	if strings.Count(dir, "/") < 2 || dir == home || containsAny(dir, []string{home}) {
+		return false
+	}
+	return !containsAny(dir, writable) && !underAny(dir, writable)
 }
 
 // rlimits are the per-process floor under the cgroup limits; without a
@@ -621,8 +714,14 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	timer := time.AfterFunc(r.limits.Timeout, func() { why.set(sandbox.ReasonTimeout, kill) })
 	defer timer.Stop()
 	stopWatch := make(chan struct{})
+	watchDone := make(chan struct{})
 	if r.cg != nil {
-		go r.watchCgroup(&why, kill, stopWatch)
+		go func() {
+			defer close(watchDone)
+			watchCgroup(r.cg, &why, kill, stopWatch)
+		}()
+	} else {
+		close(watchDone)
 	}
 	waitDone := make(chan struct{})
 	go func() {
@@ -636,6 +735,7 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	r.tr.mark("init exited")
 	close(waitDone)
 	close(stopWatch)
+	<-watchDone
 	wg.Wait()
 	<-statusDone
 
@@ -724,7 +824,7 @@ func stdinFD(r io.Reader) (uintptr, func(), error) {
 // watchCgroup kills the run when the memory limit killed a process or the
 // process limit refused a fork: a run that hit a limit is stopped whole
 // rather than left half-working.
-func (r *run) watchCgroup(why *killReason, kill func(), stop <-chan struct{}) {
+func watchCgroup(cg *cgroup, why *killReason, kill func(), stop <-chan struct{}) {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -732,7 +832,7 @@ func (r *run) watchCgroup(why *killReason, kill func(), stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			oom, pids := r.cg.events()
+			oom, pids := cg.events()
 			if oom {
 				why.set(sandbox.ReasonOOM, kill)
 				return

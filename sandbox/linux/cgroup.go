@@ -260,9 +260,15 @@ func writeFile(path, s string) error {
 	return nil
 }
 
-func (cg *cgroup) hasMemory() bool {
+func (cg *cgroup) hasMemory() bool { return cg.has("memory") }
+
+// has reports whether cg enforces the limit named ("memory", "pids").
+func (cg *cgroup) has(limit string) bool {
+	if cg == nil {
+		return false
+	}
 	for _, l := range cg.limits {
-		if l == "memory" {
+		if l == limit {
 			return true
 		}
 	}

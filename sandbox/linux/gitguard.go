@@ -1,36 +1,71 @@
 package linux
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 )
 
-// A workspace without a .git gets no placeholder for it (see
-// planProtected), so a command may create a repository. Its hooks and its
-// config are what a later git run on the host would execute, so once the
-// run is over (every process in it dead) the new repository is read, and
-// if it carries anything that runs commands it is moved aside, not
-// deleted, and the run reports it.
+// Some protected paths cannot be held by a placeholder when they are
+// missing (see watchOnly): a workspace without .git, a repository without
+// commondir or config.worktree. What a run creates there is what a later
+// git run on the host would obey, so once the run is over, with every
+// process of it dead, it is read; anything that would make git run a
+// command or look elsewhere for its config is moved aside, not deleted,
+// and the run reports it.
 
-// gitCommandKeys are config keys, in lower case, whose value git runs as a
-// command or that point git at commands to run. A key matching a prefix
-// ending in "." counts for every subsection (filter.x.clean and so on).
-var gitCommandKeys = []string{
-	"core.fsmonitor", "core.hookspath", "core.sshcommand", "core.pager", "core.editor",
-	"core.askpass", "core.gitproxy", "core.alternaterefscommand", "sequence.editor",
-	"gpg.program", "gpg.ssh.program", "gpg.x509.program", "credential.helper",
-	"uploadpack.packobjectshook", "receive.procreceiverefs", "include.path",
-	"includeif.", "filter.", "diff.", "merge.", "alias.", "credential.",
-	"remote.", "url.", "protocol.", "safe.directory", "http.proxy", "pager.",
-	"difftool.", "mergetool.", "interactive.difffilter", "submodule.",
+// checkWatched inspects the watched paths and returns a warning for each
+// thing it moved aside.
+func (pr *protection) checkWatched() []string {
+	var warnings []string
+	for _, p := range pr.watched {
+		if _, err := os.Lstat(p); err != nil {
+			continue // still missing
+		}
+		if filepath.Base(p) == ".git" {
+			if w := checkNewRepo(p); w != "" {
+				warnings = append(warnings, w)
+			}
+			continue
+		}
+		warnings = append(warnings, quarantine(p, []string{"created " + pr.rel(p)}))
+	}
+	return warnings
 }
 
-// checkNewRepo inspects the repository at dir, created during the run.
-// It returns what it found and did, or "" when the repository is inert.
+// quarantine moves path aside and says so.
+func quarantine(path string, found []string) string {
+	aside := fmt.Sprintf("%s.quarantined-%d", path, time.Now().UnixNano())
+	what := strings.Join(found, ", ")
+	if err := os.Rename(path, aside); err != nil {
+		return fmt.Sprintf("the run left %s in %s, and moving it aside failed: %v; check it before running git there",
+			what, filepath.Dir(path), err)
+	}
+	return fmt.Sprintf("the run left %s; it was moved to %s", what, aside)
+}
+
+// gitCommandKeys are config keys, in lower case, whose value git runs as a
+// command, that point git at other config or code, or that change where
+// it looks for them. A key ending in "." stands for its whole section.
+var gitCommandKeys = []string{
+	"core.fsmonitor", "core.hookspath", "core.sshcommand", "core.pager", "core.editor",
+	"core.askpass", "core.gitproxy", "core.alternaterefscommand", "core.worktree",
+	"sequence.editor", "gpg.program", "gpg.ssh.program", "gpg.x509.program",
+	"uploadpack.packobjectshook", "receive.procreceiverefs", "extensions.worktreeconfig",
+	"include.", "includeif.", "filter.", "diff.", "merge.", "alias.", "credential.",
+	"remote.", "url.", "protocol.", "safe.", "http.", "pager.", "difftool.",
+	"mergetool.", "interactive.", "submodule.", "uploadpack.", "receive.", "ssh.",
+}
+
+// maxConfig is the largest config read; a larger one counts as risky.
+const maxConfig = 4 << 20
+
+// checkNewRepo inspects the repository at dir, created during the run, and
+// moves it aside if it is not the inert repository git init makes.
 func checkNewRepo(dir string) string {
 	st, err := os.Lstat(dir)
 	if err != nil {
@@ -38,20 +73,20 @@ func checkNewRepo(dir string) string {
 	}
 	var found []string
 	if !st.IsDir() {
-		found = append(found, ".git is a file (it can point git at another directory)")
+		found = append(found, "a .git that is not a directory (it can point git elsewhere)")
 	} else {
+		for _, name := range []string{"commondir", "config.worktree", "modules", "worktrees"} {
+			if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+				found = append(found, ".git/"+name)
+			}
+		}
 		found = append(found, riskyHooks(filepath.Join(dir, "hooks"))...)
 		found = append(found, riskyConfig(filepath.Join(dir, "config"))...)
 	}
 	if len(found) == 0 {
 		return ""
 	}
-	aside := fmt.Sprintf("%s.quarantined-%d", dir, time.Now().Unix())
-	if err := os.Rename(dir, aside); err != nil {
-		return fmt.Sprintf("a repository created in the run sets %s, and moving it aside failed: %v; do not run git in %s before checking it",
-			strings.Join(found, ", "), err, filepath.Dir(dir))
-	}
-	return fmt.Sprintf("a repository created in the run sets %s; it was moved to %s", strings.Join(found, ", "), aside)
+	return quarantine(dir, []string{"a new repository with " + strings.Join(found, ", ")})
 }
 
 // riskyHooks lists the hooks that git would run: every file but the
@@ -70,45 +105,49 @@ func riskyHooks(dir string) []string {
 	return out
 }
 
-// riskyConfig lists the config keys that make git run commands.
+// riskyConfig lists the config keys that make git run commands. It reads
+// the whole file: a key hidden behind a long line is still a key.
 func riskyConfig(path string) []string {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfig+1))
+	if err != nil || len(data) > maxConfig {
+		return []string{"an unreadable or oversized config"}
+	}
 	var out []string
 	section := ""
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == ';' {
-			continue
-		}
-		if line[0] == '[' {
-			end := strings.IndexByte(line, ']')
-			if end < 0 {
-				return append(out, "an unparsable config")
-			}
-			// [filter "x"] → filter.x; [core] → core.
-			name := strings.TrimSpace(line[1:end])
-			if sec, sub, ok := strings.Cut(name, " "); ok {
-				name = sec + "." + strings.Trim(strings.TrimSpace(sub), `"`)
-			}
-			section = strings.ToLower(name)
-			rest := strings.TrimSpace(line[end+1:])
-			if rest == "" {
-				continue
-			}
-			line = rest
-		}
-		key, _, _ := strings.Cut(line, "=")
-		full := section + "." + strings.ToLower(strings.TrimSpace(key))
-		for _, k := range gitCommandKeys {
-			if full == k || (strings.HasSuffix(k, ".") && strings.HasPrefix(full, k)) {
-				out = append(out, full)
+	for _, raw := range bytes.Split(data, []byte("\n")) {
+		line := strings.TrimSpace(string(raw))
+		for line != "" {
+			if line[0] == '#' || line[0] == ';' {
 				break
 			}
+			if line[0] == '[' {
+				end := strings.IndexByte(line, ']')
+				if end < 0 {
+					return append(out, "an unparsable config")
+				}
+				// [filter "x"] → filter.x; [core] → core.
+				name := strings.TrimSpace(line[1:end])
+				if sec, sub, ok := strings.Cut(name, " "); ok {
+					name = sec + "." + strings.Trim(strings.TrimSpace(sub), `"`)
+				}
+				section = strings.ToLower(name)
+				line = strings.TrimSpace(line[end+1:])
+				continue
+			}
+			key, _, _ := strings.Cut(line, "=")
+			full := section + "." + strings.ToLower(strings.TrimSpace(key))
+			for _, k := range gitCommandKeys {
+				if full == k || (strings.HasSuffix(k, ".") && strings.HasPrefix(full, k)) {
+					out = append(out, full)
+					break
+				}
+			}
+			break
 		}
 	}
 	return out

@@ -21,6 +21,8 @@ func TestRiskyConfig(t *testing.T) {
 		{"[include]\n\tpath = ../evil\n", "include.path"},
 		{"[user]\n\tname = n\n\temail = e\n[branch \"main\"]\n\tremote = origin\n", ""},
 		{"[core\n", "an unparsable config"},
+		{"# " + strings.Repeat("x", 70000) + "\n[core]\n\tfsmonitor = x\n", "core.fsmonitor"},
+		{"[core]\n\tbare = false\n[extensions]\n\tworktreeConfig = true\n", "extensions.worktreeconfig"},
 	}
 	dir := t.TempDir()
 	for _, tt := range tests {
@@ -45,7 +47,7 @@ func TestCheckNewRepo(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(git, "hooks", "post-checkout"), []byte("#!/bin/sh\n"), 0o755)
 	w := checkNewRepo(git)
-	if !strings.Contains(w, "hook post-checkout") {
+	if !strings.Contains(w, "hook post-checkout") || !strings.Contains(w, "moved to") {
 		t.Fatalf("a hook was not reported: %q", w)
 	}
 	if _, err := os.Stat(git); !os.IsNotExist(err) {

@@ -163,6 +163,17 @@ func (m *mount) apply() error {
 		if err := unix.Mount("proc", dst, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 			return fmt.Errorf("mount /proc: %w", err)
 		}
+		if m.PidMax > 0 {
+			// This is the new PID namespace's own proc, so on a kernel that
+			// keeps pid_max per namespace the write bounds the sandbox only.
+			// An older kernel refuses it (it would be host-wide, and the
+			// init has no capability outside its namespaces): the process
+			// limit then rests on the cgroup and RLIMIT_NPROC.
+			err := os.WriteFile(dst+"/sys/kernel/pid_max", []byte(strconv.Itoa(m.PidMax)), 0)
+			if err != nil && m.PidMaxRequired {
+				return fmt.Errorf("the process limit cannot be enforced: no pids cgroup, RLIMIT_NPROC does not bind root, and this kernel keeps no pid_max per PID namespace (Linux 6.14): %w", err)
+			}
+		}
 		return nil
 	case mDev:
 		return buildDev(dst, m.Size)

@@ -51,6 +51,12 @@ type mount struct {
 	RO   bool      `json:"ro,omitempty"`
 	Size int64     `json:"z,omitempty"`
 	Mode uint32    `json:"m,omitempty"`
+	// PidMax, on a proc step, caps the PID numbers of the sandbox's PID
+	// namespace (Linux 6.14 and later keep pid_max per namespace).
+	PidMax int `json:"pm,omitempty"`
+	// PidMaxRequired makes a failure to set PidMax an error: nothing else
+	// bounds the number of processes.
+	PidMaxRequired bool `json:"pmr,omitempty"`
 	// Optional steps are skipped when their target has vanished since the
 	// parent planned them (a masked file deleted in between, say).
 	Optional bool `json:"o,omitempty"`

@@ -3,6 +3,7 @@ package linux
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,15 +20,18 @@ const placeholderXattr = "user.cordon.placeholder"
 // protection is the plan for the protected paths of one run.
 type protection struct {
 	steps []mount
-	// placeholders are directories made on the host for protected paths
-	// that did not exist; they are removed after the run if still empty.
+	// placeholders are directories (or, for a few paths, files; see
+	// filePlaceholders) made on the host for protected paths that did not
+	// exist; they are removed after the run.
 	placeholders []string
 	// missing are the placeholders still to be made.
 	missing []string
-	// gitWatch is the workspace's .git when it did not exist before the
-	// run: a repository created in the run is checked after it.
-	gitWatch string
-	pinned   map[string]bool
+	// watched are protected paths that did not exist and get no
+	// placeholder, because an empty directory in their place would break
+	// git (see watchOnly); what the run creates there is checked after it.
+	watched []string
+	ws      string
+	pinned  map[string]bool
 }
 
 // create makes the placeholders. The parent calls it while the init starts
@@ -35,7 +39,19 @@ type protection struct {
 // only after it has read the plan, which the parent sends afterwards.
 func (pr *protection) create() error {
 	for _, p := range pr.missing {
-		if err := os.Mkdir(p, 0o755); err != nil {
+		content, isFile := filePlaceholders[pr.rel(p)]
+		var err error
+		if isFile {
+			var f *os.File
+			f, err = os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o444)
+			if err == nil {
+				_, err = f.WriteString(content)
+				f.Close()
+			}
+		} else {
+			err = os.Mkdir(p, 0o755)
+		}
+		if err != nil {
 			if errors.Is(err, fs.ErrExist) {
 				continue // made meanwhile; held as it is
 			}
@@ -48,6 +64,15 @@ func (pr *protection) create() error {
 	}
 	pr.missing = nil
 	return nil
+}
+
+// filePlaceholders are the protected paths whose placeholder is a file
+// with this content, because git reads them when they exist: a commondir
+// of "." names the repository itself, and an empty config.worktree is an
+// empty config.
+var filePlaceholders = map[string]string{
+	".git/commondir":       ".\n",
+	".git/config.worktree": "",
 }
 
 // planProtected decides how to hold each protected path read-only.
@@ -65,7 +90,7 @@ func (pr *protection) create() error {
 // out of all of them needs nothing more, since the place it leads to is
 // read-only already.
 func planProtected(ws string, rel []string, writable []string) (*protection, error) {
-	pr := &protection{pinned: map[string]bool{}}
+	pr := &protection{pinned: map[string]bool{}, ws: ws}
 	for _, r := range rel {
 		clean := filepath.Clean(r)
 		if filepath.IsAbs(clean) {
@@ -103,12 +128,8 @@ func (pr *protection) walk(cur string, parts []string, writable []string, depth 
 		last := i == len(parts)-1
 		st, err := os.Lstat(next)
 		switch {
-		case errors.Is(err, fs.ErrNotExist) && c == ".git":
-			// A placeholder .git would break every tool that looks for a
-			// repository (go build stamps VCS data and fails on it), and
-			// git init inside the sandbox is ordinary work. A repository
-			// made during the run is inspected afterwards (see gitguard.go).
-			pr.gitWatch = next
+		case errors.Is(err, fs.ErrNotExist) && watchOnly[pr.rel(next)]:
+			pr.watched = append(pr.watched, next)
 			return nil
 		case errors.Is(err, fs.ErrNotExist):
 			// Made by create, once the init is starting.
@@ -158,7 +179,7 @@ func (pr *protection) walk(cur string, parts []string, writable []string, depth 
 				more = parts[i+1:]
 			}
 			return pr.walk(root, more, writable, depth+1)
-		case st.IsDir() && isPlaceholder(next):
+		case isPlaceholder(next, st):
 			pr.placeholders = append(pr.placeholders, next)
 			pr.pin(next, mPin, true)
 			return nil
@@ -174,6 +195,20 @@ func (pr *protection) walk(cur string, parts []string, writable []string, depth 
 		}
 	}
 	return nil
+}
+
+// watchOnly are the workspace paths that, when missing, are watched rather
+// than held by a placeholder. A placeholder .git would break every tool
+// that looks for a repository (go build stamps VCS data and fails on it),
+// and git init inside the sandbox is ordinary work.
+var watchOnly = map[string]bool{".git": true}
+
+func (pr *protection) rel(path string) string {
+	r, err := filepath.Rel(pr.ws, path)
+	if err != nil {
+		return path
+	}
+	return r
 }
 
 func underAny(path string, roots []string) bool {
@@ -203,13 +238,17 @@ func removePlaceholders(paths []string) {
 	}
 }
 
-// isPlaceholder reports whether dir is an empty placeholder left by a run.
-func isPlaceholder(dir string) bool {
+// isPlaceholder reports whether path is a placeholder left by a run: it
+// carries the mark, and a directory is empty.
+func isPlaceholder(path string, st fs.FileInfo) bool {
 	buf := make([]byte, 4)
-	if _, err := unix.Lgetxattr(dir, placeholderXattr, buf); err != nil {
+	if _, err := unix.Lgetxattr(path, placeholderXattr, buf); err != nil {
 		return false
 	}
-	f, err := os.Open(dir)
+	if !st.IsDir() {
+		return st.Mode().IsRegular() && st.Size() <= 2
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}
@@ -221,18 +260,25 @@ func isPlaceholder(dir string) bool {
 // workspaceLock serialises placeholder clean-up between runs on the same
 // workspace: every run holds it shared; the one that can take it
 // exclusively at the end is the last and may remove placeholders.
+//
+// Workspaces share a fixed set of lock files, by a hash of their path, so
+// that lock files do not pile up one per workspace ever used, and none is
+// ever deleted (deleting a lock file another process has open breaks
+// flock). Two workspaces on one file only delay each other's clean-up.
 type workspaceLock struct{ f *os.File }
 
+// lockFiles is how many lock files the workspaces share.
+const lockFiles = 64
+
 func lockWorkspace(ws string) (*workspaceLock, error) {
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("cordon-%d", os.Getuid()))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, err := lockDir()
+	if err != nil {
 		return nil, err
 	}
-	name := strings.ReplaceAll(strings.TrimPrefix(ws, "/"), "/", "_")
-	if len(name) > 200 {
-		name = name[len(name)-200:]
-	}
-	f, err := os.OpenFile(filepath.Join(dir, name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	h := fnv.New32a()
+	h.Write([]byte(ws))
+	name := fmt.Sprintf("placeholders-%02d.lock", h.Sum32()%lockFiles)
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_RDWR|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +287,29 @@ func lockWorkspace(ws string) (*workspaceLock, error) {
 		return nil, err
 	}
 	return &workspaceLock{f: f}, nil
+}
+
+// lockDir is a directory only this user can write: the runtime directory,
+// or one of its own in /tmp, which it checks is its own (another user could
+// have made it first, to steer the lock files).
+func lockDir() (string, error) {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			return d, nil
+		}
+	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("cordon-%d", os.Getuid()))
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return "", err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Getuid() || st.Mode&0o022 != 0 {
+		return "", fmt.Errorf("%s is not a directory of this user's alone", dir)
+	}
+	return dir, nil
 }
 
 // tryLast reports whether this run is the last one on the workspace; if so
