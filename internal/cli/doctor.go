@@ -82,6 +82,9 @@ func printDoctor(w io.Writer, h *linux.Host, caches string) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "yes rlimits: CPU time, file size, open files, processes, data size")
+	fmt.Fprintf(w, "%s per-namespace pid_max (Linux 6.14): bounds processes where no pids cgroup does and the caller is root\n", mark(h.PidMaxPerNS))
+	fmt.Fprintln(w, "--  host unix sockets: /run hidden, and every socket of this network namespace with its directory;")
+	fmt.Fprintln(w, "    a socket bound in another network namespace outside /run stays reachable (Landlock up to ABI 7 has no rule for connecting to unix sockets)")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Tool caches are written to %s (GOCACHE, npm, pip, XDG_CACHE_HOME), never to your own caches.\n", caches)
 }

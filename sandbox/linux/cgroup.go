@@ -130,6 +130,18 @@ func newCgroup(memory int64, pids int) (*cgroup, error) {
 		}
 		cg.dirs[c] = dir
 	}
+	// Moving a process between v1 cgroups takes a global lock whose first
+	// writer waits for an RCU grace period (milliseconds); writers that
+	// follow within a grace period do not. Moving cordon into the cgroup
+	// it is already in starts that wait now, while the init is being
+	// started, so the init's own move later finds the lock ready.
+	for c, mnt := range h.v1 {
+		if c == "memory" || c == "pids" {
+			own := filepath.Join(mnt, h.v1Path[c], "cgroup.procs")
+			go writeFile(own, strconv.Itoa(os.Getpid()))
+			break
+		}
+	}
 	if d := cg.dirs["memory"]; d != "" && memory > 0 {
 		if err := writeFile(filepath.Join(d, "memory.limit_in_bytes"), strconv.FormatInt(memory, 10)); err != nil {
 			cg.remove()

@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -26,6 +27,9 @@ type Host struct {
 	CgroupV2      []string `json:"cgroup_v2_controllers,omitempty"`
 	CgroupUsable  string   `json:"cgroup_usable,omitempty"` // "v2", "v1" or ""
 	CgroupError   string   `json:"cgroup_error,omitempty"`
+	// PidMaxPerNS says whether the kernel keeps pid_max per PID namespace
+	// (Linux 6.14), which bounds processes where nothing else does.
+	PidMaxPerNS bool `json:"pid_max_per_namespace"`
 }
 
 // kernelFeatures are the cheap facts every run needs: two syscalls.
@@ -49,6 +53,7 @@ func Probe() *Host {
 	if unix.Uname(&u) == nil {
 		h.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
+	h.PidMaxPerNS = kernelAtLeast(h.Kernel, 6, 14)
 	kf := features()
 	h.LandlockABI = kf.landlockABI
 	h.Seccomp = kf.seccomp
@@ -104,4 +109,14 @@ func userNSHint(err error) string {
 		}
 		return msg
 	}
+}
+
+// kernelAtLeast reports whether a kernel release such as "6.18.44-foo" is
+// major.minor or newer.
+func kernelAtLeast(release string, major, minor int) bool {
+	var ma, mi int
+	if _, err := fmt.Sscanf(release, "%d.%d", &ma, &mi); err != nil {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
 }
