@@ -31,7 +31,10 @@ func (e *exitError) Error() string { return e.err.Error() }
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	// Interrupts cancel the run: the sandbox is killed and cleaned up
+	// rather than left to the parent-death signal with its cgroup and
+	// placeholders behind.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	root := newRoot(stdin, stdout, stderr)
 	root.SetArgs(args)

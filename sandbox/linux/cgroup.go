@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // cgroup is the set of control-group directories holding one run. On a
@@ -123,6 +125,7 @@ func newCgroup(memory int64, pids int) (*cgroup, error) {
 		if mnt == "" {
 			continue
 		}
+		removeStale(filepath.Join(mnt, h.v1Path[c]))
 		dir := filepath.Join(mnt, h.v1Path[c], name)
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			cg.remove()
@@ -173,6 +176,7 @@ func newCgroupV2(h *hierarchies, name string, memory int64, pids int) (*cgroup, 
 			return nil, fmt.Errorf("cgroup v2 is not delegated here (%w)", err)
 		}
 	}
+	removeStale(parent)
 	dir := filepath.Join(parent, name)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create cgroup: %w", err)
@@ -253,6 +257,28 @@ func (cg *cgroup) remove() {
 				break
 			}
 			time.Sleep(2 * time.Millisecond)
+		}
+	}
+}
+
+// removeStale removes the cgroups of cordon processes that died without
+// cleaning up (killed outright; their sandboxes died with them, by the
+// parent-death signal, and left the cgroups empty).
+func removeStale(parent string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		var pid, seq int
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "cordon-") {
+			continue
+		}
+		if _, err := fmt.Sscanf(e.Name(), "cordon-%d-%d", &pid, &seq); err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := unix.Kill(pid, 0); err == unix.ESRCH {
+			os.Remove(filepath.Join(parent, e.Name())) // fails if anything is still inside
 		}
 	}
 }
