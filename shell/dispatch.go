@@ -1,0 +1,173 @@
+package shell
+
+import "strings"
+
+// dispatch analyses what the command at idx runs in turn, according to
+// its base name: the command a wrapper runs, the code an interpreter is
+// given, the commands a tool's options name.
+func (a *analyzer) dispatch(sc scope, idx int, args []arg, cs callSite) {
+	base := a.res.Commands[idx].Base
+	switch base {
+	case "env":
+		a.env(sc, idx, args, cs)
+	case "sudo":
+		a.sudo(sc, idx, args, cs)
+	case "doas":
+		a.doas(sc, idx, args, cs)
+	case "nohup", "unbuffer", "torsocks", "proxychains", "proxychains4", "dbus-run-session",
+		"catchsegv", "valgrind", "builtin", "setsid":
+		a.wrapper(sc, idx, args, cs, &plainWrapper)
+	case "command":
+		a.wrapper(sc, idx, args, cs, &commandWrapper)
+	case "exec":
+		a.wrapper(sc, idx, args, cs, &execWrapper)
+	case "nice":
+		a.wrapper(sc, idx, args, cs, &niceWrapper)
+	case "ionice":
+		a.wrapper(sc, idx, args, cs, &ioniceWrapper)
+	case "time":
+		a.wrapper(sc, idx, args, cs, &timeWrapper)
+	case "timeout", "gtimeout":
+		a.wrapper(sc, idx, args, cs, &timeoutWrapper)
+	case "stdbuf":
+		a.wrapper(sc, idx, args, cs, &stdbufWrapper)
+	case "chroot":
+		a.wrapper(sc, idx, args, cs, &chrootWrapper)
+	case "unshare":
+		a.wrapper(sc, idx, args, cs, &unshareWrapper)
+	case "nsenter":
+		a.wrapper(sc, idx, args, cs, &nsenterWrapper)
+	case "systemd-run":
+		a.wrapper(sc, idx, args, cs, &systemdRunWrapper)
+	case "caffeinate":
+		a.wrapper(sc, idx, args, cs, &caffeineWrapper)
+	case "strace":
+		a.wrapper(sc, idx, args, cs, &straceWrapper)
+	case "ltrace":
+		a.wrapper(sc, idx, args, cs, &ltraceWrapper)
+	case "taskset":
+		a.wrapper(sc, idx, args, cs, &tasksetWrapper)
+	case "chrt":
+		a.wrapper(sc, idx, args, cs, &chrtWrapper)
+	case "fakeroot":
+		a.wrapper(sc, idx, args, cs, &fakerootWrapper)
+	case "xvfb-run":
+		a.wrapper(sc, idx, args, cs, &xvfbRunWrapper)
+	case "flock":
+		a.flock(sc, idx, args, cs)
+	case "watch":
+		a.watch(sc, idx, args, cs)
+	case "xargs":
+		a.xargs(sc, idx, args, cs)
+	case "find":
+		a.find(sc, idx, args, cs)
+	case "fd", "fdfind":
+		a.fd(sc, idx, args, cs)
+	case "busybox":
+		a.busybox(sc, idx, args, cs)
+	case "parallel":
+		a.parallel(sc, idx, args, cs)
+	case "eval":
+		a.eval(sc, idx, args, cs)
+	case "source", ".":
+		a.source(sc, idx, args, cs)
+	case "trap":
+		a.trap(sc, idx, args, cs)
+	case "alias":
+		a.alias(sc, idx, args, cs)
+	case "hash":
+		a.hash(sc, idx, args, cs)
+	case "enable":
+		a.enable(sc, idx, args, cs)
+	case "su":
+		a.su(sc, idx, args, cs)
+	case "runuser":
+		a.runuser(sc, idx, args, cs)
+	case "script":
+		a.script(sc, idx, args, cs)
+	case "git":
+		a.git(sc, idx, args, cs)
+	case "ssh", "autossh":
+		a.ssh(sc, idx, args, cs)
+	case "scp", "sftp":
+		a.scp(sc, idx, args, cs)
+	case "rsync":
+		a.rsync(sc, idx, args, cs)
+	case "tar", "gtar", "bsdtar":
+		a.tar(sc, idx, args, cs)
+	case "zip":
+		a.zip(sc, idx, args, cs)
+	case "vim", "vi", "nvim", "view", "vimdiff", "gvim", "ex", "rvim", "evim":
+		a.vim(sc, idx, args, cs)
+	case "awk", "gawk", "mawk", "nawk", "original-awk":
+		a.awk(sc, idx, args, cs)
+	case "sed", "gsed":
+		a.sed(sc, idx, args, cs)
+	default:
+		switch family(base) {
+		case "sh":
+			a.shell(sc, idx, args, cs)
+		case "python":
+			a.interpreter(sc, idx, args, cs, &pythonSpec)
+		case "perl":
+			a.interpreter(sc, idx, args, cs, &perlSpec)
+		case "ruby":
+			a.interpreter(sc, idx, args, cs, &rubySpec)
+		case "php":
+			a.interpreter(sc, idx, args, cs, &phpSpec)
+		case "lua":
+			a.interpreter(sc, idx, args, cs, &luaSpec)
+		case "node":
+			a.interpreter(sc, idx, args, cs, &nodeSpec)
+		case "bun":
+			a.interpreter(sc, idx, args, cs, &bunSpec)
+		case "R":
+			a.interpreter(sc, idx, args, cs, &rSpec)
+		case "osascript":
+			a.interpreter(sc, idx, args, cs, &osaSpec)
+		case "tclsh":
+			a.interpreter(sc, idx, args, cs, &tclSpec)
+		case "expect":
+			a.interpreter(sc, idx, args, cs, &expectSpec)
+		case "deno":
+			a.deno(sc, idx, args, cs)
+		case "pwsh":
+			a.powershell(sc, idx, args, cs)
+		}
+	}
+}
+
+// family names the interpreter a command belongs to, ignoring a version
+// suffix and ".exe": "python3.12" and "pypy3" are "python", "ksh93" is
+// "sh". It returns "" for other commands.
+func family(base string) string {
+	b := strings.TrimSuffix(base, ".exe")
+	b = strings.TrimRight(b, "0123456789.")
+	switch b {
+	case "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "posh", "rbash", "pdksh",
+		"oksh", "loksh", "lksh", "hush", "fish", "csh", "tcsh":
+		return "sh"
+	case "python", "pypy":
+		return "python"
+	case "perl":
+		return "perl"
+	case "ruby", "jruby":
+		return "ruby"
+	case "php":
+		return "php"
+	case "lua", "luajit":
+		return "lua"
+	case "node", "nodejs":
+		return "node"
+	case "bun", "deno", "osascript", "expect":
+		return b
+	case "Rscript", "R":
+		return "R"
+	case "tclsh", "wish":
+		return "tclsh"
+	}
+	if l := strings.ToLower(b); l == "pwsh" || l == "powershell" {
+		return "pwsh"
+	}
+	return ""
+}
