@@ -98,12 +98,21 @@ func runInit() status {
 	}
 	unix.CloseOnExec(fdStatus)
 	unix.CloseOnExec(fdPlan)
-	if err := unix.Sethostname([]byte(p.Hostname)); err != nil {
-		return status{Error: "hostname: " + err.Error()}
-	}
-	if err := loopbackUp(); err != nil {
-		return status{Error: "loopback: " + err.Error()}
-	}
+	// The hostname and the loopback interface belong to the UTS and network
+	// namespaces, which every thread of the init shares: another thread
+	// sets them while this one mounts.
+	netDone := make(chan error, 1)
+	go func() {
+		if err := unix.Sethostname([]byte(p.Hostname)); err != nil {
+			netDone <- fmt.Errorf("hostname: %w", err)
+			return
+		}
+		if err := loopbackUp(); err != nil {
+			netDone <- fmt.Errorf("loopback: %w", err)
+			return
+		}
+		netDone <- nil
+	}()
 	// The Landlock ruleset is filled on another thread while the view is
 	// mounted; it reads the host's tree below /oldroot, so it starts once
 	// that exists.
@@ -161,6 +170,9 @@ func runInit() status {
 		if err := unix.Setrlimit(r.Resource, &unix.Rlimit{Cur: r.Cur, Max: r.Max}); err != nil {
 			return status{Error: fmt.Sprintf("rlimit %d: %v", r.Resource, err)}
 		}
+	}
+	if err := <-netDone; err != nil {
+		return status{Error: err.Error()}
 	}
 	// Wait for the parent to have moved this process into its cgroups.
 	if _, err := io.Copy(io.Discard, f); err != nil {
