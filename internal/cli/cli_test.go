@@ -51,6 +51,8 @@ func TestExecBadInput(t *testing.T) {
 		{"workspace is /", []string{"exec", "-w", "/", "--", "true"}, ExitCordon, "cannot be /"},
 		{"workspace is home", []string{"exec", "-w", home, "--", "true"}, ExitCordon, "home directory"},
 		{"workspace is /etc", []string{"exec", "-w", "/etc", "--", "true"}, ExitCordon, "system directory"},
+		{"workspace holds home", []string{"exec", "-w", filepath.Dir(home), "--", "true"}, ExitCordon, "cannot be"},
+		{"writable is /usr", []string{"exec", "-w", ws, "--writable", "/usr", "--", "true"}, ExitCordon, "system directory"},
 		{"relative writable", []string{"exec", "-w", ws, "--writable", "cache", "--", "true"}, ExitUsage, "must be absolute"},
 		{"writable root", []string{"exec", "-w", ws, "--writable", "/", "--", "true"}, ExitUsage, "whole host"},
 		{"writable and masked", []string{"exec", "-w", ws, "--writable", "/var/tmp/x", "--mask", "/var/tmp/x", "--", "true"}, ExitUsage, "conflicts"},

@@ -119,9 +119,9 @@ func prepare(spec *sandbox.Spec) (*run, error) {
 		if err := os.MkdirAll(w, 0o700); err != nil {
 			return nil, fmt.Errorf("writable path: %w", err)
 		}
-		real, err := filepath.EvalSymlinks(w)
+		real, err := checkWritable(w, "writable path")
 		if err != nil {
-			return nil, fmt.Errorf("writable path: %w", err)
+			return nil, err
 		}
 		writable = append(writable, real)
 	}
@@ -170,31 +170,42 @@ func checkWorkspace(ws string) (string, error) {
 	if ws == "" {
 		return "", errors.New("no workspace given")
 	}
-	if !filepath.IsAbs(ws) {
-		return "", fmt.Errorf("workspace %q is not an absolute path", ws)
+	return checkWritable(ws, "the workspace")
+}
+
+// systemDirs may not be made writable, nor may anything above them.
+var systemDirs = []string{"/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/proc", "/sys", "/dev", "/var", "/run"}
+
+// checkWritable resolves a path the sandbox is to write to and refuses one
+// that would open up the host: /, a system directory, the home directory
+// or a directory above it (shell start-up files and credentials live
+// there).
+func checkWritable(path, what string) (string, error) {
+	if !filepath.IsAbs(path) {
+		return "", fmt.Errorf("%s %q is not an absolute path", what, path)
 	}
-	real, err := filepath.EvalSymlinks(ws)
+	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return "", fmt.Errorf("workspace: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	st, err := os.Stat(real)
 	if err != nil {
-		return "", fmt.Errorf("workspace: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	if !st.IsDir() {
-		return "", fmt.Errorf("workspace %s is not a directory", ws)
+		return "", fmt.Errorf("%s %s is not a directory", what, path)
 	}
 	if real == "/" {
-		return "", errors.New("the workspace cannot be / (it would make the whole host writable)")
+		return "", fmt.Errorf("%s cannot be / (it would make the whole host writable)", what)
 	}
 	if home, err := os.UserHomeDir(); err == nil {
-		if h, err := filepath.EvalSymlinks(home); err == nil && h == real {
-			return "", fmt.Errorf("the workspace cannot be the home directory %s (it holds credentials and shell start-up files); use a project directory", home)
+		if h, err := filepath.EvalSymlinks(home); err == nil && (h == real || underAny(h, []string{real})) {
+			return "", fmt.Errorf("%s cannot be the home directory %s or a directory holding it (it holds credentials and shell start-up files); use a project directory", what, home)
 		}
 	}
-	for _, sys := range []string{"/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/boot", "/proc", "/sys", "/dev", "/var", "/run"} {
-		if real == sys {
-			return "", fmt.Errorf("the workspace cannot be the system directory %s", real)
+	for _, sys := range systemDirs {
+		if real == sys || underAny(sys, []string{real}) {
+			return "", fmt.Errorf("%s cannot be the system directory %s", what, real)
 		}
 	}
 	return real, nil
