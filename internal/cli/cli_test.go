@@ -61,7 +61,7 @@ func TestExecBadInput(t *testing.T) {
 		{"bad size", []string{"exec", "-w", ws, "--memory", "lots", "--", "true"}, ExitUsage, "--memory"},
 		{"no command", []string{"exec", "-w", ws}, ExitUsage, "requires at least 1 arg"},
 		{"network mode", []string{"exec", "-w", ws, "--network", "host", "--", "true"}, ExitUsage, "--network"},
-		{"command not found", []string{"exec", "-w", ws, "--", "no-such-command-here"}, ExitNotFound, "not found in the sandbox"},
+		{"command not found", []string{"exec", "-w", ws, "--approve=allow", "--", "no-such-command-here"}, ExitNotFound, "not found in the sandbox"},
 		{"protected path outside", []string{"exec", "-w", ws, "--protect", "../elsewhere", "--", "true"}, ExitCordon, "not inside the workspace"},
 	}
 	for _, tt := range tests {

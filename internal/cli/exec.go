@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cordon-sh/cordon/policy"
 	"github.com/cordon-sh/cordon/sandbox"
 	"github.com/cordon-sh/cordon/sandbox/linux"
 	"github.com/spf13/cobra"
@@ -37,6 +38,8 @@ type execFlags struct {
 	openFiles  int
 	jsonOut    bool
 	noCgroup   bool
+	policyFile string
+	approve    string
 }
 
 func newExec() *cobra.Command {
@@ -49,9 +52,17 @@ read-only, credential stores hidden, protected paths in the workspace
 (.git/hooks, .git/config, .cordon.yaml, agent and editor settings) read-only,
 no network, a clean environment and bounded resources.
 
-cordon exits with the command's exit status; 125 when the sandbox could not
-be built, 127 when the command does not exist inside it, and 128+9 when a
-limit stopped the run (the reason is printed).`,
+The command is judged by the policy first (see cordon check): a denied
+command does not run; one the policy asks about runs only when approved at
+the terminal, or with --approve=allow. The sandbox's paths, limits,
+environment and required protections come from the same policy; flags
+given here override it.
+
+cordon exits with the command's exit status; 2 for bad flags, 3 when a
+policy file is broken, 125 when the sandbox could not be built, 126 when
+the policy denied the command or no one approved it, 127 when the command
+does not exist inside the sandbox, and 128+9 when a limit stopped the run
+(the reason is printed).`,
 		Example: `  cordon exec -- go test ./...
   cordon exec --workspace ~/src/app --timeout 5m -- npm test
   cordon exec --memory 2G --pids 256 -- make -j4`,
@@ -83,6 +94,8 @@ limit stopped the run (the reason is printed).`,
 	fl.IntVar(&f.openFiles, "open-files", 4096, "open file descriptors per process")
 	fl.BoolVar(&f.noCgroup, "no-cgroup", false, "do not create a cgroup: memory and process limits become per-process rlimits")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the result as JSON on stderr when the command ends")
+	fl.StringVar(&f.policyFile, "policy", "", "read this project policy instead of the workspace's .cordon.yaml")
+	fl.StringVar(&f.approve, "approve", "deny", "answer for commands the policy asks about when no one is asked: deny, or allow")
 	return cmd
 }
 
@@ -98,15 +111,24 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	if _, err := os.Stat(ws); err != nil {
 		return usageErr("--workspace %s: %v", f.workspace, errors.Unwrap(err))
 	}
+	if f.approve != "deny" && f.approve != "allow" {
+		return usageErr("--approve %q: expected deny or allow", f.approve)
+	}
+	pol, err := loadPolicy(ws, f.policyFile)
+	if err != nil {
+		return err
+	}
+	// The policy judges the command before anything is built for it: a
+	// denied command never reaches the sandbox.
+	if err := judge(cmd, f, pol, ws, args); err != nil {
+		return err
+	}
 	spec, err := sandbox.NewSpec(ws, args)
 	if err != nil {
 		return &exitError{code: ExitCordon, err: err}
 	}
 	if f.network != string(sandbox.NetworkNone) {
 		return usageErr("--network %q: the only mode is none", f.network)
-	}
-	if len(f.roRoots) > 0 {
-		spec.Filesystem.ReadOnlyRoots = f.roRoots
 	}
 	for _, list := range [][]string{f.roRoots, f.writable, f.masks} {
 		for _, p := range list {
@@ -125,11 +147,18 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 			}
 		}
 	}
-	spec.Filesystem.Writable = append(spec.Filesystem.Writable, f.writable...)
-	spec.Filesystem.Masked = append(spec.Filesystem.Masked, f.masks...)
 	if f.noDefaults {
 		spec.Filesystem.Protected = nil
 	}
+	home, _ := os.UserHomeDir()
+	for _, w := range pol.Apply(spec, home, os.Environ()) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "cordon: warning: %s\n", w)
+	}
+	if len(f.roRoots) > 0 {
+		spec.Filesystem.ReadOnlyRoots = f.roRoots
+	}
+	spec.Filesystem.Writable = append(spec.Filesystem.Writable, f.writable...)
+	spec.Filesystem.Masked = append(spec.Filesystem.Masked, f.masks...)
 	spec.Filesystem.Protected = append(spec.Filesystem.Protected, f.protects...)
 	if f.dir != "" {
 		spec.Dir = f.dir
@@ -159,16 +188,33 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 		}
 		return n
 	}
+	// The policy set the limits it names; a flag given on the command
+	// line overrides it, since the person typing it is the last word.
+	changed := cmd.Flags().Changed
 	spec.Filesystem.TmpSize = size("tmp-size", f.tmpSize)
-	spec.Limits = sandbox.Limits{
-		Memory:      size("memory", f.memory),
-		Processes:   f.pids,
-		CPUTime:     f.cpuTime,
-		Timeout:     f.timeout,
-		OutputBytes: size("output-limit", f.output),
-		FileSize:    size("file-size", f.fileSize),
-		OpenFiles:   f.openFiles,
+	l := &spec.Limits
+	if changed("memory") {
+		l.Memory = size("memory", f.memory)
 	}
+	if changed("pids") {
+		l.Processes = f.pids
+	}
+	if changed("cpu-time") {
+		l.CPUTime = f.cpuTime
+	}
+	if changed("timeout") {
+		l.Timeout = f.timeout
+	}
+	if changed("output-limit") {
+		l.OutputBytes = size("output-limit", f.output)
+	}
+	if changed("file-size") {
+		l.FileSize = size("file-size", f.fileSize)
+	}
+	if changed("open-files") {
+		l.OpenFiles = f.openFiles
+	}
+	spec.Limits = spec.Limits.WithDefaults()
 	if perr != nil {
 		return perr
 	}
@@ -273,4 +319,31 @@ func formatSize(n int64) string {
 		}
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// judge applies the policy's decision on the command: deny stops it, ask
+// stops it unless someone approves. The argv is quoted into shell text so
+// that "sh -c TEXT" is judged by the commands of TEXT.
+func judge(cmd *cobra.Command, f *execFlags, pol *policy.Policy, ws string, args []string) error {
+	text := shellJoin(args)
+	home, _ := os.UserHomeDir()
+	req := policy.Request{Command: text, Workspace: ws, Home: home}
+	if f.dir != "" {
+		req.Dir = f.dir
+		if !filepath.IsAbs(f.dir) {
+			req.Dir = filepath.Join(ws, f.dir)
+		}
+	}
+	d := pol.Decide(req)
+	switch d.Verdict {
+	case policy.Allow:
+		return nil
+	case policy.Ask:
+		ok, why := approve(cmd.Context(), f.approve, cmd.InOrStdin(), text, d)
+		if ok {
+			return nil
+		}
+		return &exitError{code: ExitDenied, err: fmt.Errorf("not run: it needs approval (rule %s: %s), and %s", d.Rule, d.Reason, why)}
+	}
+	return &exitError{code: ExitDenied, err: fmt.Errorf("denied by policy rule %s: %s", d.Rule, d.Reason)}
 }

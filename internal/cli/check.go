@@ -1,0 +1,194 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cordon-sh/cordon/policy"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of cordon check, and of cordon exec when the policy stops a
+// command. They are outside the range a shell gives signals (128+n) and
+// apart from 125 and 127.
+const (
+	ExitAsk    = 10  // check: the command needs approval
+	ExitDeny   = 11  // check: the policy denies the command
+	ExitPolicy = 3   // a policy file is broken (the message says where)
+	ExitDenied = 126 // exec: the policy denied the command, or no one approved it
+)
+
+type policyFlags struct {
+	workspace string
+	file      string
+}
+
+func (f *policyFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.workspace, "workspace", "w", ".", "the workspace whose .cordon.yaml applies")
+	cmd.Flags().StringVar(&f.file, "policy", "", "read this project policy instead of the workspace's .cordon.yaml")
+}
+
+// load returns the effective policy and the absolute workspace.
+func (f *policyFlags) load() (*policy.Policy, string, error) {
+	ws, err := filepath.Abs(f.workspace)
+	if err != nil {
+		return nil, "", usageErr("--workspace: %v", err)
+	}
+	if _, err := os.Stat(ws); err != nil {
+		return nil, "", usageErr("--workspace %s: %v", f.workspace, errors.Unwrap(err))
+	}
+	p, err := loadPolicy(ws, f.file)
+	return p, ws, err
+}
+
+// loadPolicy merges the default, user and project policies. A broken
+// file is an error with its position: cordon then runs nothing, rather
+// than something under a looser policy than the one written.
+func loadPolicy(ws, file string) (*policy.Policy, error) {
+	p, err := policy.Load(policy.Options{Workspace: ws, File: file})
+	if err != nil {
+		return nil, &exitError{code: ExitPolicy, err: fmt.Errorf("policy: %w", err)}
+	}
+	return p, nil
+}
+
+func newCheck() *cobra.Command {
+	f := &policyFlags{}
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "check [flags] 'COMMAND'",
+		Short: "Judge a command against the policy without running it",
+		Long: `Judge shell text against the effective policy (the built-in default, the
+user's ~/.config/cordon/policy.yaml and the workspace's .cordon.yaml) and
+print the decision: for the whole text, then for every command found in it,
+with the rules that matched and their reasons. Nothing is run.
+
+One argument is read as shell text. Several are read as a command and its
+arguments, as cordon exec takes them.
+
+Exit status: 0 allow, 10 ask, 11 deny, 3 a policy file is broken, 2 bad
+flags.`,
+		Example: `  cordon check 'go test ./... && git status'
+  cordon check --json 'curl -fsSL https://example.sh | sh'
+  cordon check -- rm -rf build`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, ws, err := f.load()
+			if err != nil {
+				return err
+			}
+			text := args[0]
+			if len(args) > 1 {
+				text = shellJoin(args)
+			}
+			home, _ := os.UserHomeDir()
+			d := p.Decide(policy.Request{Command: text, Workspace: ws, Home: home})
+			if jsonOut {
+				b, _ := json.MarshalIndent(d, "", "  ")
+				fmt.Fprintln(cmd.OutOrStdout(), string(b))
+			} else {
+				printDecision(cmd.OutOrStdout(), text, d)
+			}
+			switch d.Verdict {
+			case policy.Ask:
+				return &exitError{code: ExitAsk}
+			case policy.Deny:
+				return &exitError{code: ExitDeny}
+			}
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the decision as JSON")
+	return cmd
+}
+
+// printDecision writes a decision for a reader: the verdict and why, then
+// each command with its own verdict and the rules that applied.
+func printDecision(w io.Writer, text string, d *policy.Decision) {
+	fmt.Fprintf(w, "%s: %s\n", strings.ToUpper(d.Verdict.String()), oneLine(text, 200))
+	fmt.Fprintf(w, "  rule %s: %s\n", d.Rule, d.Reason)
+	if len(d.Commands) > 0 {
+		fmt.Fprintln(w, "commands:")
+	}
+	for _, c := range d.Commands {
+		name := strings.TrimSpace(c.Name + " " + strings.Join(c.Args, " "))
+		if name == "" {
+			name = "(assignments or redirections)"
+		}
+		via := ""
+		if len(c.Via) > 0 {
+			via = " (via " + strings.Join(c.Via, ", ") + ")"
+		}
+		fmt.Fprintf(w, "  %-6s %s %s%s\n", c.Verdict, c.Pos, oneLine(name, 100), via)
+		fmt.Fprintf(w, "         %s: %s\n", c.Rule, c.Reason)
+		for _, m := range c.Matched {
+			if m.Rule != c.Rule {
+				fmt.Fprintf(w, "         also %s (%s) at %s\n", m.Rule, m.Verdict, m.Source)
+			}
+		}
+	}
+	for _, n := range d.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+// oneLine shortens s to one line of at most n bytes for display.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
+
+// shellJoin quotes argv as shell text that bash reads back as the same
+// words, so that the policy judges what exec would run.
+func shellJoin(args []string) string {
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(shellQuote(a, i == 0))
+	}
+	return b.String()
+}
+
+// shellQuote quotes one word. The first word is quoted unless it is a
+// plain name or path, so that "FOO=1" or "if" stays a program name, as
+// exec treats it, rather than an assignment or a keyword.
+func shellQuote(s string, first bool) string {
+	plain := s != ""
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("_./-+,:@%", c) >= 0:
+		case c == '=' && !first:
+		default:
+			plain = false
+		}
+	}
+	if plain && first && isKeyword(s) {
+		plain = false
+	}
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func isKeyword(s string) bool {
+	switch s {
+	case "if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until",
+		"do", "done", "in", "function", "time", "coproc", "{", "}", "!", "[[", "]]":
+		return true
+	}
+	return false
+}

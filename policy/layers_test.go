@@ -1,0 +1,153 @@
+package policy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// layered writes a user and a project policy and loads them.
+func layered(t *testing.T, user, project string) (*Policy, error) {
+	t.Helper()
+	cfg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", cfg)
+	if user != "" {
+		os.MkdirAll(filepath.Join(cfg, "cordon"), 0o755)
+		if err := os.WriteFile(filepath.Join(cfg, "cordon", "policy.yaml"), []byte(user), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws := t.TempDir()
+	if project != "" {
+		if err := os.WriteFile(filepath.Join(ws, ProjectFile), []byte(project), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return Load(Options{Workspace: ws})
+}
+
+func verdict(t *testing.T, p *Policy, cmd string) (Verdict, string) {
+	t.Helper()
+	req := testReq
+	req.Command = cmd
+	d := p.Decide(req)
+	return d.Verdict, d.Rule
+}
+
+func TestLayers(t *testing.T) {
+	user := `version: 1
+commands:
+  - id: no-docker
+    program: docker
+    decision: deny
+    reason: no containers on this machine
+  - id: network-install
+    program: npm
+    args: [install]
+    decision: allow
+    reason: the user trusts the registry mirror
+limits:
+  memory: 2G
+  pids: 500
+`
+	tests := []struct {
+		name    string
+		project string
+		cmd     string
+		want    Verdict
+		rule    string
+		err     string
+	}{
+		{"user denies", "", "docker ps", Deny, "no-docker", ""},
+		{"user allows more", "", "npm install", Allow, "network-install", ""},
+		{"project cannot allow what the user denies", `version: 1
+commands:
+  - {id: docker-ok, program: docker, decision: allow, reason: we need it}
+`, "docker ps", Deny, "no-docker", ""},
+		{"project cannot allow what the default denies", `version: 1
+commands:
+  - {id: ok, program: rm, decision: allow, reason: trust me}
+`, "rm -rf /", Deny, "delete-outside-workspace", ""},
+		{"project cannot allow what the default asks", `version: 1
+commands:
+  - {id: push, program: git, args: [push], decision: allow, reason: trust me}
+`, "git push", Ask, "git-network", ""},
+		{"project tightens", `version: 1
+commands:
+  - {id: no-make, program: make, decision: deny, reason: use the build script}
+`, "make all", Deny, "no-make", ""},
+		{"project replaces a rule", `version: 1
+commands:
+  - {id: no-docker, program: docker, decision: allow, reason: mine}
+`, "", 0, "", `.cordon.yaml:3:5: rule "no-docker" is already defined by `},
+		{"project raises a limit", "version: 1\nlimits:\n  memory: 8G\n", "", 0, "",
+			".cordon.yaml:3:11: limits.memory: 8G is more than the 2G allowed by the user or default policy; a project policy can only lower limits"},
+		{"project raises pids above the user's", "version: 1\nlimits:\n  pids: 501\n", "", 0, "",
+			".cordon.yaml:3:9: limits.pids: 501 is more than the 500 allowed by the user or default policy; a project policy can only lower limits"},
+		{"project makes a path writable", "version: 1\nfilesystem:\n  writable: [/var/cache/x]\n", "", 0, "",
+			".cordon.yaml:3:14: filesystem.writable: a project policy cannot make /var/cache/x writable"},
+		{"project turns the network on", "version: 1\nnetwork:\n  allow: [example.com]\n", "", 0, "",
+			".cordon.yaml:3:3: network: a project policy cannot turn the network on"},
+		{"project passes a variable", "version: 1\nenv:\n  allow: [AWS_SECRET_ACCESS_KEY]\n", "", 0, "",
+			".cordon.yaml:3:11: env.allow: a project policy cannot pass AWS_SECRET_ACCESS_KEY"},
+		{"project widens the roots", "version: 1\nfilesystem:\n  read_only_roots: [/usr, /etc]\n", "", 0, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := layered(t, user, tt.project)
+			if tt.err != "" || err != nil {
+				if err == nil || tt.err == "" || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if tt.cmd == "" {
+				return
+			}
+			if v, rule := verdict(t, p, tt.cmd); v != tt.want || rule != tt.rule {
+				t.Errorf("%s: %s by %s, want %s by %s", tt.cmd, v, rule, tt.want, tt.rule)
+			}
+		})
+	}
+}
+
+func TestLayersTighten(t *testing.T) {
+	p, err := layered(t, "version: 1\nlimits:\n  memory: 2G\nfilesystem:\n  writable: [/var/cache/tool]\n",
+		"version: 1\nlimits:\n  memory: 1G\n  timeout: 1m\nfilesystem:\n  masked: [/opt/secrets]\n  protected: [deploy]\n  writable: [/var/cache/tool/sub]\nnetwork:\n  mode: none\nrequire: [seccomp]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Limits.Memory != 1<<30 || p.Limits.Timeout.Minutes() != 1 {
+		t.Errorf("limits %+v", p.Limits)
+	}
+	if len(p.Filesystem.Masked) != 1 || len(p.Filesystem.Protected) != 1 || len(p.Require) != 1 {
+		t.Errorf("%+v %v", p.Filesystem, p.Require)
+	}
+	if len(p.Files) != 3 || p.Files[2].Layer != LayerProject {
+		t.Errorf("files %v", p.Files)
+	}
+}
+
+// TestUserReplacesDefault checks that the user layer may loosen the
+// default policy by replacing a rule of the same id.
+func TestUserReplacesDefault(t *testing.T) {
+	p, err := layered(t, "version: 1\ncommands:\n  - {id: npx, program: npx, decision: allow, reason: the user runs npx freely}\n", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, rule := verdict(t, p, "npx tsc"); v != Allow || rule != "npx" {
+		t.Errorf("npx: %s by %s", v, rule)
+	}
+	if v, _ := verdict(t, p, "rm -rf /"); v != Deny {
+		t.Errorf("rm -rf /: %s", v)
+	}
+}
+
+// TestBrokenUserPolicy checks that a broken user file fails the load.
+func TestBrokenUserPolicy(t *testing.T) {
+	_, err := layered(t, "version: 1\ncommands: [{id: x}]\n", "")
+	if err == nil || !strings.Contains(err.Error(), "policy.yaml:2:12: commands rule x: missing decision") {
+		t.Fatalf("%v", err)
+	}
+}

@@ -1,0 +1,90 @@
+package policy
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/cordon-sh/cordon/sandbox"
+)
+
+// Apply sets the sandbox settings of the policy on spec, which
+// sandbox.NewSpec made: the filesystem lists are added to cordon's
+// defaults (ReadOnlyRoots replaces them), the limits the policy sets
+// replace the defaults, the environment is rebuilt from caller (the
+// caller's environment, as os.Environ returns it) when the policy passes
+// or sets variables, and the required protections are added. Paths
+// starting with "~/" are taken from home.
+//
+// It returns warnings for settings that are not enforced yet: a network
+// allow list keeps the network off, which is stricter than asked.
+func (p *Policy) Apply(spec *sandbox.Spec, home string, caller []string) (warnings []string) {
+	expand := func(list []string) []string {
+		out := make([]string, 0, len(list))
+		for _, s := range list {
+			if s == "~" || strings.HasPrefix(s, "~/") {
+				if home == "" {
+					continue
+				}
+				s = filepath.Join(home, s[1:])
+			}
+			out = append(out, filepath.Clean(s))
+		}
+		return out
+	}
+	fs := &spec.Filesystem
+	if len(p.Filesystem.ReadOnlyRoots) > 0 {
+		fs.ReadOnlyRoots = expand(p.Filesystem.ReadOnlyRoots)
+	}
+	fs.Writable = appendNew(fs.Writable, expand(p.Filesystem.Writable)...)
+	fs.Masked = appendNew(fs.Masked, expand(p.Filesystem.Masked)...)
+	fs.Protected = appendNew(fs.Protected, p.Filesystem.Protected...)
+
+	l := p.Limits
+	if l.Memory > 0 {
+		spec.Limits.Memory = l.Memory
+	}
+	if l.Pids > 0 {
+		spec.Limits.Processes = l.Pids
+	}
+	if l.CPUTime > 0 {
+		spec.Limits.CPUTime = l.CPUTime
+	}
+	if l.Timeout > 0 {
+		spec.Limits.Timeout = l.Timeout
+	}
+	if l.Output > 0 {
+		spec.Limits.OutputBytes = l.Output
+	}
+	if l.FileSize > 0 {
+		spec.Limits.FileSize = l.FileSize
+	}
+	if l.OpenFiles > 0 {
+		spec.Limits.OpenFiles = l.OpenFiles
+	}
+
+	if len(p.Env.Allow) > 0 || len(p.Env.Set) > 0 {
+		// spec.Env holds the defaults already filtered; keep them and
+		// add what the policy passes and sets.
+		set := map[string]string{}
+		for _, kv := range spec.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			set[k] = v
+		}
+		for k, v := range p.Env.Set {
+			set[k] = v
+		}
+		spec.Env = sandbox.Environment(caller, p.Env.Allow, set)
+	}
+
+	for _, r := range p.Require {
+		if !slices.Contains(spec.Require, r) {
+			spec.Require = append(spec.Require, r)
+		}
+	}
+	if p.Network.Mode == "allowlist" {
+		spec.Network.Mode = sandbox.NetworkNone
+		warnings = append(warnings, "the policy's network allow list is not enforced yet; the network stays off")
+	}
+	return warnings
+}
