@@ -9,6 +9,7 @@ package sandbox
 import (
 	"context"
 	"io"
+	"net"
 	"time"
 )
 
@@ -75,11 +76,38 @@ const (
 	// NetworkNone gives the command its own network namespace with only a
 	// loopback interface: nothing leaves the sandbox.
 	NetworkNone NetworkMode = "none"
+	// NetworkProxy adds, inside that namespace, an HTTP proxy on
+	// 127.0.0.1:3128 and a SOCKS5 proxy on 127.0.0.1:1080. Each connection
+	// made to them is handed to Network.Connect outside the sandbox,
+	// already connected; there is no other way out.
+	NetworkProxy NetworkMode = "proxy"
 )
+
+// Proxy ports inside the sandbox in NetworkProxy mode.
+const (
+	HTTPProxyPort   = 3128
+	SOCKS5ProxyPort = 1080
+)
+
+// ProxyEnv are the variables that point common tools at the proxies in
+// NetworkProxy mode: curl, wget, git, pip, npm, go and Node's fetch (with
+// its opt-in). Loopback stays direct: it is the sandbox's own.
+var ProxyEnv = map[string]string{
+	"HTTP_PROXY": "http://127.0.0.1:3128", "HTTPS_PROXY": "http://127.0.0.1:3128",
+	"http_proxy": "http://127.0.0.1:3128", "https_proxy": "http://127.0.0.1:3128",
+	"ALL_PROXY": "socks5h://127.0.0.1:1080", "all_proxy": "socks5h://127.0.0.1:1080",
+	"NO_PROXY": "localhost,127.0.0.1,::1", "no_proxy": "localhost,127.0.0.1,::1",
+	"npm_config_proxy": "http://127.0.0.1:3128", "npm_config_https_proxy": "http://127.0.0.1:3128",
+	"NODE_USE_ENV_PROXY": "1",
+}
 
 // Network is the command's network.
 type Network struct {
 	Mode NetworkMode
+	// Connect receives, in NetworkProxy mode, each connection the command
+	// makes to a proxy port: proto is "http" or "socks5". It runs on a
+	// goroutine of its own and owns conn. Required in that mode.
+	Connect func(proto string, conn net.Conn)
 	// RestrictTCP has Landlock deny TCP bind and connect on every port but
 	// those listed, as a second line behind the network namespace. It costs
 	// in-sandbox servers on loopback (test suites use them), so it is off

@@ -111,6 +111,16 @@ func prepare(spec *sandbox.Spec) (*run, error) {
 		}
 	}
 
+	switch spec.Network.Mode {
+	case "", sandbox.NetworkNone:
+	case sandbox.NetworkProxy:
+		if spec.Network.Connect == nil {
+			return nil, errors.New("network mode proxy needs Network.Connect to take the connections")
+		}
+	default:
+		return nil, fmt.Errorf("unknown network mode %q (expected none or proxy)", spec.Network.Mode)
+	}
+
 	writable := []string{ws}
 	for _, w := range spec.Filesystem.Writable {
 		if !filepath.IsAbs(w) {
@@ -322,9 +332,14 @@ func (r *run) buildPlan(ws string, writable []string) error {
 	} else if !filepath.IsAbs(dir) {
 		dir = filepath.Join(ws, dir)
 	}
+	env := spec.Env
+	if spec.Network.Mode == sandbox.NetworkProxy {
+		env = withProxyEnv(env)
+	}
 	r.plan = plan{
+		Proxy:    spec.Network.Mode == sandbox.NetworkProxy,
 		Args:     spec.Args,
-		Env:      spec.Env,
+		Env:      env,
 		Dir:      dir,
 		Hostname: "cordon",
 		Mounts:   steps,
@@ -589,11 +604,24 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	defer errR.Close()
 	defer errW.Close()
 
+	files := []uintptr{0, outW.Fd(), errW.Fd(), planR.Fd(), statusW.Fd()}
+	// files[0] is the command's stdin, set below.
+	var relay, relayChild *os.File
+	if r.plan.Proxy {
+		relay, relayChild, err = newRelay()
+		if err != nil {
+			return nil, err
+		}
+		defer relay.Close()
+		defer relayChild.Close()
+		files = append(files, relayChild.Fd())
+	}
 	stdin, closeStdin, err := stdinFD(spec.Stdin)
 	if err != nil {
 		return nil, err
 	}
 	defer closeStdin()
+	files[0] = stdin
 	uid, gid := os.Getuid(), os.Getgid()
 	pidfd := -1
 	// syscall.ForkExec rather than os/exec: the init's streams are ours
@@ -601,7 +629,7 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	// process of its own, which a cold start does not need to pay.
 	pid, err := syscall.ForkExec("/proc/self/exe", []string{initArg0}, &syscall.ProcAttr{
 		Env:   []string{},
-		Files: []uintptr{stdin, outW.Fd(), errW.Fd(), planR.Fd(), statusW.Fd()},
+		Files: files,
 		Sys: &syscall.SysProcAttr{
 			Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
 				syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNET,
@@ -632,6 +660,16 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	statusW.Close()
 	outW.Close()
 	errW.Close()
+	relayDone := make(chan struct{})
+	if relay != nil {
+		relayChild.Close()
+		go func() {
+			defer close(relayDone)
+			receiveConns(relay, spec.Network.Connect)
+		}()
+	} else {
+		close(relayDone)
+	}
 
 	// wait reaps the init once; it is safe to call from several places.
 	var waitOnce sync.Once
@@ -744,6 +782,9 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	}()
 	wait()
 	r.tr.mark("init exited")
+	// The init's end of the relay is closed now that it is gone; the
+	// receiver ends before the relay is closed under it.
+	<-relayDone
 	close(waitDone)
 	close(stopWatch)
 	<-watchDone
@@ -805,6 +846,23 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// withProxyEnv adds sandbox.ProxyEnv to env where env does not set the
+// variable already.
+func withProxyEnv(env []string) []string {
+	have := map[string]bool{}
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		have[k] = true
+	}
+	out := append([]string(nil), env...)
+	for k, v := range sandbox.ProxyEnv {
+		if !have[k] {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
 }
 
 // stdinFD returns the descriptor the command reads: the caller's file

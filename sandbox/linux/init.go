@@ -91,13 +91,19 @@ func runInit() status {
 	} else {
 		filter <- assembled{}
 	}
-	// Only the standard streams, the status pipe and the plan pipe stay
-	// open: nothing the caller of cordon leaked to it reaches the command.
-	if err := unix.CloseRange(fdStatus+1, ^uint(0), 0); err != nil {
+	// Only the standard streams, the status pipe, the plan pipe and, with a
+	// proxy, the relay stay open: nothing the caller of cordon leaked to it
+	// reaches the command.
+	last := fdStatus
+	if p.Proxy {
+		last = fdRelay
+	}
+	if err := unix.CloseRange(uint(last)+1, ^uint(0), 0); err != nil {
 		return status{Error: "close inherited descriptors: " + err.Error()}
 	}
-	unix.CloseOnExec(fdStatus)
-	unix.CloseOnExec(fdPlan)
+	for fd := fdPlan; fd <= last; fd++ {
+		unix.CloseOnExec(fd)
+	}
 	// The hostname and the loopback interface belong to the UTS and network
 	// namespaces, which every thread of the init shares: another thread
 	// sets them while this one mounts.
@@ -110,6 +116,12 @@ func runInit() status {
 		if err := loopbackUp(); err != nil {
 			netDone <- fmt.Errorf("loopback: %w", err)
 			return
+		}
+		if p.Proxy {
+			if err := startProxyListeners(); err != nil {
+				netDone <- err
+				return
+			}
 		}
 		netDone <- nil
 	}()

@@ -20,6 +20,9 @@ type plan struct {
 	// CgroupNS makes the init enter a new cgroup namespace after the parent
 	// moved it into its cgroups, so the command sees its own cgroup as root.
 	CgroupNS bool `json:"cgroup_ns"`
+	// Proxy opens the proxy ports inside and passes connections out on
+	// fdRelay.
+	Proxy bool `json:"proxy,omitempty"`
 	// Trace has the init print its phase times (CORDON_TRACE).
 	Trace bool `json:"trace,omitempty"`
 }
