@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"github.com/cordon-sh/cordon/egress"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -82,9 +83,18 @@ func (p *Policy) Apply(spec *sandbox.Spec, home string, caller []string) (warnin
 			spec.Require = append(spec.Require, r)
 		}
 	}
-	if p.Network.Mode == "allowlist" {
+	if p.Network.Mode != "allowlist" {
 		spec.Network.Mode = sandbox.NetworkNone
-		warnings = append(warnings, "the policy's network allow list is not enforced yet; the network stays off")
 	}
+	// An allow list needs the egress proxy, which the caller attaches
+	// (see EgressRules): the sandbox refuses proxy mode without one.
 	return warnings
+}
+
+// EgressRules returns the policy's network rules for the egress proxy.
+func (p *Policy) EgressRules() egress.Rules {
+	return egress.Rules{
+		Allow: append([]string(nil), p.Network.Allow...),
+		Deny:  append([]string(nil), p.Network.Deny...),
+	}
 }

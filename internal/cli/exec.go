@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cordon-sh/cordon/egress"
 	"github.com/cordon-sh/cordon/policy"
 	"github.com/cordon-sh/cordon/sandbox"
 	"github.com/cordon-sh/cordon/sandbox/linux"
@@ -37,6 +38,7 @@ type execFlags struct {
 	fileSize   string
 	openFiles  int
 	jsonOut    bool
+	allowHosts []string
 	noCgroup   bool
 	policyFile string
 	approve    string
@@ -83,7 +85,8 @@ does not exist inside the sandbox, and 128+9 when a limit stopped the run
 	fl.StringArrayVar(&f.envAllow, "env", nil, "pass this variable from the caller's environment (repeatable; NAME or PREFIX*)")
 	fl.StringArrayVar(&f.setenv, "setenv", nil, "set NAME=VALUE in the command's environment (repeatable)")
 	fl.StringSliceVar(&f.require, "require", nil, "refuse to run unless these are enforced: userns, landlock, landlock-net, landlock-scope, seccomp, no_new_privs, cgroup")
-	fl.StringVar(&f.network, "network", "none", "network mode: none")
+	fl.StringVar(&f.network, "network", "", "network: none, or proxy (through cordon's egress proxy, which lets only allowed hosts through; default: the policy's, none)")
+	fl.StringArrayVar(&f.allowHosts, "allow-host", nil, "let the command reach this host through the proxy (repeatable; host, *.suffix, optional :port; implies --network proxy)")
 	fl.StringVar(&f.tmpSize, "tmp-size", "1G", "size of the private /tmp")
 	fl.StringVar(&f.memory, "memory", "4G", "memory limit for the whole sandbox")
 	fl.IntVar(&f.pids, "pids", 1024, "limit on processes and threads")
@@ -127,8 +130,13 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	if err != nil {
 		return &exitError{code: ExitCordon, err: err}
 	}
-	if f.network != string(sandbox.NetworkNone) {
-		return usageErr("--network %q: the only mode is none", f.network)
+	switch f.network {
+	case "", string(sandbox.NetworkNone), string(sandbox.NetworkProxy):
+	default:
+		return usageErr("--network %q: expected none or proxy", f.network)
+	}
+	if f.network == string(sandbox.NetworkNone) && len(f.allowHosts) > 0 {
+		return usageErr("--network none conflicts with --allow-host")
 	}
 	for _, list := range [][]string{f.roRoots, f.writable, f.masks} {
 		for _, p := range list {
@@ -237,6 +245,23 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 			}
 		}
 	}
+	// The network: the policy's allow list, and hosts added here, go
+	// through the egress proxy; anything else is no network at all.
+	var egr *egressRun
+	if f.network != string(sandbox.NetworkNone) {
+		rules := pol.EgressRules()
+		rules.Allow = append(rules.Allow, f.allowHosts...)
+		if f.network == string(sandbox.NetworkProxy) || len(f.allowHosts) > 0 || pol.Network.Mode == "allowlist" {
+			egr, err = newEgress(cmd.Context(), rules, cmd.ErrOrStderr())
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			egr.attach(cmd.Context(), spec)
+		}
+	}
+	if egr == nil {
+		spec.Network.Mode = sandbox.NetworkNone
+	}
 	spec.Stdin = stdinFile(cmd.InOrStdin())
 	spec.Stdout = cmd.OutOrStdout()
 	spec.Stderr = cmd.ErrOrStderr()
@@ -248,7 +273,14 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 		return &exitError{code: ExitCordon, err: err}
 	}
 	if f.jsonOut {
-		b, _ := json.Marshal(res)
+		out := struct {
+			*sandbox.Result
+			Network []egress.Event `json:"network,omitempty"`
+		}{Result: res}
+		if egr != nil {
+			out.Network = egr.report()
+		}
+		b, _ := json.Marshal(out)
 		fmt.Fprintln(cmd.ErrOrStderr(), string(b))
 	}
 	for _, w := range res.Warnings {

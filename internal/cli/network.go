@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+
+	"github.com/cordon-sh/cordon/egress"
+	"github.com/cordon-sh/cordon/sandbox"
+)
+
+// egressRun is the egress proxy of one run: the sandbox hands it every
+// connection the command makes to its proxy ports, and it keeps what
+// happened for the report.
+type egressRun struct {
+	proxy  *egress.Proxy
+	mu     sync.Mutex
+	events []egress.Event
+}
+
+// newEgress builds the proxy for rules; refusals are told on stderr as they
+// happen, so that a failing download says why.
+func newEgress(ctx context.Context, rules egress.Rules, stderr io.Writer) (*egressRun, error) {
+	if err := rules.Validate(); err != nil {
+		return nil, fmt.Errorf("network rules: %w", err)
+	}
+	e := &egressRun{}
+	e.proxy = &egress.Proxy{
+		Rules: rules,
+		Events: func(ev egress.Event) {
+			e.mu.Lock()
+			e.events = append(e.events, ev)
+			e.mu.Unlock()
+			if ev.Decision != egress.Allow {
+				fmt.Fprintf(stderr, "cordon: network: refused %s:%d: %s\n", ev.Host, ev.Port, ev.Reason)
+			}
+		},
+	}
+	return e, nil
+}
+
+// connect is the sandbox's Network.Connect.
+func (e *egressRun) connect(ctx context.Context) func(proto string, c net.Conn) {
+	return func(proto string, c net.Conn) {
+		if proto == "socks5" {
+			e.proxy.ServeSOCKS5(ctx, c)
+			return
+		}
+		e.proxy.ServeHTTP(ctx, c)
+	}
+}
+
+// attach puts the run's network into proxy mode through e.
+func (e *egressRun) attach(ctx context.Context, spec *sandbox.Spec) {
+	spec.Network.Mode = sandbox.NetworkProxy
+	spec.Network.Connect = e.connect(ctx)
+	if spec.Network.RestrictTCP {
+		// Landlock's second line lets TCP reach the proxies only.
+		spec.Network.ConnectPorts = append(spec.Network.ConnectPorts, sandbox.HTTPProxyPort, sandbox.SOCKS5ProxyPort)
+	}
+}
+
+func (e *egressRun) report() []egress.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]egress.Event(nil), e.events...)
+}
