@@ -43,7 +43,7 @@ var homeSecrets = []string{
 	".bash_history", ".zsh_history", ".python_history", ".psql_history",
 	".mysql_history", ".node_repl_history", ".lesshst", ".viminfo",
 	".claude.json", ".claude/.credentials.json", ".codex/auth.json",
-	".config/cordon", ".local/share/cordon",
+	".config/cordon", ".local/share/cordon", ".local/state/cordon",
 }
 
 // systemSecrets are host files that only root should read. They matter when
@@ -81,6 +81,13 @@ func DefaultMasked(home string) []string {
 		}
 		for _, p := range homeSecrets {
 			m = append(m, filepath.Join(h, p))
+		}
+	}
+	// cordon's own configuration (policy, audit key) and state (the audit
+	// log) where the XDG variables move them.
+	for _, v := range []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"} {
+		if d := os.Getenv(v); filepath.IsAbs(d) {
+			m = append(m, filepath.Join(d, "cordon"))
 		}
 	}
 	for _, p := range systemSecrets {

@@ -13,7 +13,15 @@ import (
 
 func TestMain(m *testing.M) {
 	linux.Init()
-	os.Exit(m.Run())
+	// Runs record to an audit log of the tests' own, not the user's.
+	state, err := os.MkdirTemp("", "cordon-cli-state-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_STATE_HOME", state)
+	code := m.Run()
+	os.RemoveAll(state)
+	os.Exit(code)
 }
 
 // workspace returns a directory outside /tmp (the sandbox has its own /tmp).

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cordon-sh/cordon/audit"
 	"github.com/cordon-sh/cordon/egress"
 	"github.com/cordon-sh/cordon/policy"
 	"github.com/cordon-sh/cordon/sandbox"
@@ -39,6 +41,10 @@ type execFlags struct {
 	openFiles  int
 	jsonOut    bool
 	allowHosts []string
+	auditLog   string
+	auditKey   string
+	noAudit    bool
+	agent      string
 	noCgroup   bool
 	policyFile string
 	approve    string
@@ -96,6 +102,10 @@ does not exist inside the sandbox, and 128+9 when a limit stopped the run
 	fl.StringVar(&f.fileSize, "file-size", "4G", "largest file the command may write")
 	fl.IntVar(&f.openFiles, "open-files", 4096, "open file descriptors per process")
 	fl.BoolVar(&f.noCgroup, "no-cgroup", false, "do not create a cgroup: memory and process limits become per-process rlimits")
+	fl.StringVar(&f.auditLog, "audit-log", "", "append the run's record to this log (default: $XDG_STATE_HOME/cordon/audit.jsonl)")
+	fl.StringVar(&f.auditKey, "audit-key", "", "sign the log's head with this ed25519 private key (see cordon audit keygen)")
+	fl.BoolVar(&f.noAudit, "no-audit", false, "record nothing")
+	fl.StringVar(&f.agent, "agent", os.Getenv("CORDON_AGENT"), "the agent's name, for the audit record")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the result as JSON on stderr when the command ends")
 	fl.StringVar(&f.policyFile, "policy", "", "read this project policy instead of the workspace's .cordon.yaml")
 	fl.StringVar(&f.approve, "approve", "deny", "answer for commands the policy asks about when no one is asked: deny, or allow")
@@ -121,9 +131,27 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Every request is recorded, whatever comes of it. A log that cannot
+	// be opened stops the run: what is not recorded does not happen.
+	rec, err := openAudit(f)
+	if err != nil {
+		return &exitError{code: ExitCordon, err: err}
+	}
+	defer rec.close()
+	rec.r.Command = shellJoin(args)
+	rec.r.Argv = args
+	rec.r.Workspace = ws
+	rec.r.Cwd, _ = os.Getwd()
+	rec.r.Agent = f.agent
 	// The policy judges the command before anything is built for it: a
 	// denied command never reaches the sandbox.
-	if err := judge(cmd, f, pol, ws, args); err != nil {
+	d, approval, err := judge(cmd, f, pol, ws, args)
+	rec.r.SetDecision(d)
+	rec.r.Approval = approval
+	if err != nil {
+		if aerr := rec.append(); aerr != nil {
+			return &exitError{code: ExitCordon, err: aerr}
+		}
 		return err
 	}
 	spec, err := sandbox.NewSpec(ws, args)
@@ -263,13 +291,29 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 		spec.Network.Mode = sandbox.NetworkNone
 	}
 	spec.Stdin = stdinFile(cmd.InOrStdin())
-	spec.Stdout = cmd.OutOrStdout()
-	spec.Stderr = cmd.ErrOrStderr()
+	outDigest, errDigest := audit.NewOutputDigest(0), audit.NewOutputDigest(0)
+	spec.Stdout = io.MultiWriter(cmd.OutOrStdout(), outDigest)
+	spec.Stderr = io.MultiWriter(cmd.ErrOrStderr(), errDigest)
+	rec.r.SetSpec(spec)
 	res, err := linux.Backend{}.Run(cmd.Context(), spec)
 	if err != nil {
+		rec.r.Error = err.Error()
+		if aerr := rec.append(); aerr != nil {
+			return &exitError{code: ExitCordon, err: aerr}
+		}
 		if errors.Is(err, linux.ErrNotFound) {
 			return &exitError{code: ExitNotFound, err: err}
 		}
+		return &exitError{code: ExitCordon, err: err}
+	}
+	rec.r.SetResult(res)
+	rec.r.Stdout, rec.r.Stderr = outDigest.Output(), errDigest.Output()
+	if egr != nil {
+		rec.r.Network = egr.auditEvents()
+	}
+	if err := rec.append(); err != nil {
+		// The command ran; its record is lost. That is cordon's failure
+		// and is said so, over the command's own status.
 		return &exitError{code: ExitCordon, err: err}
 	}
 	if f.jsonOut {
@@ -356,7 +400,7 @@ func formatSize(n int64) string {
 // judge applies the policy's decision on the command: deny stops it, ask
 // stops it unless someone approves. The argv is quoted into shell text so
 // that "sh -c TEXT" is judged by the commands of TEXT.
-func judge(cmd *cobra.Command, f *execFlags, pol *policy.Policy, ws string, args []string) error {
+func judge(cmd *cobra.Command, f *execFlags, pol *policy.Policy, ws string, args []string) (*policy.Decision, *audit.Approval, error) {
 	text := shellJoin(args)
 	home, _ := os.UserHomeDir()
 	req := policy.Request{Command: text, Workspace: ws, Home: home}
@@ -369,13 +413,28 @@ func judge(cmd *cobra.Command, f *execFlags, pol *policy.Policy, ws string, args
 	d := pol.Decide(req)
 	switch d.Verdict {
 	case policy.Allow:
-		return nil
+		return d, nil, nil
 	case policy.Ask:
 		ok, why := approve(cmd.Context(), f.approve, cmd.InOrStdin(), text, d)
-		if ok {
-			return nil
+		how, by := "terminal", currentUser()
+		if f.approve == "allow" {
+			how, by = "flag", "--approve=allow"
+		} else if !ok && !isTerminal(cmd.InOrStdin()) {
+			how, by = "none", ""
 		}
-		return &exitError{code: ExitDenied, err: fmt.Errorf("not run: it needs approval (rule %s: %s), and %s", d.Rule, d.Reason, why)}
+		a := &audit.Approval{Granted: ok, By: by, How: how, At: time.Now().UTC(), Reason: why}
+		if ok {
+			return d, a, nil
+		}
+		return d, a, &exitError{code: ExitDenied, err: fmt.Errorf("not run: it needs approval (rule %s: %s), and %s", d.Rule, d.Reason, why)}
 	}
-	return &exitError{code: ExitDenied, err: fmt.Errorf("denied by policy rule %s: %s", d.Rule, d.Reason)}
+	return d, nil, &exitError{code: ExitDenied, err: fmt.Errorf("denied by policy rule %s: %s", d.Rule, d.Reason)}
+}
+
+// currentUser names the person at the terminal for the audit record.
+func currentUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return fmt.Sprintf("uid %d", os.Getuid())
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/cordon-sh/cordon/audit"
 	"github.com/cordon-sh/cordon/egress"
 	"github.com/cordon-sh/cordon/sandbox"
 )
@@ -66,4 +67,16 @@ func (e *egressRun) report() []egress.Event {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]egress.Event(nil), e.events...)
+}
+
+// auditEvents is the report in the audit record's terms.
+func (e *egressRun) auditEvents() []audit.NetworkEvent {
+	var out []audit.NetworkEvent
+	for _, ev := range e.report() {
+		out = append(out, audit.NetworkEvent{
+			Time: ev.Time, Proto: ev.Proto, Host: fmt.Sprintf("%s:%d", ev.Host, ev.Port), Addr: ev.Addr,
+			Allowed: ev.Decision == egress.Allow, Detail: ev.Reason,
+		})
+	}
+	return out
 }
