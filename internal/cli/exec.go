@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cordon-sh/cordon/audit"
@@ -117,6 +118,9 @@ func usageErr(format string, a ...any) error {
 }
 
 func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
+	// The command's stderr, the proxy's refusals and cordon's own messages
+	// come from different goroutines: one lock keeps their lines whole.
+	stderr := &lockedWriter{w: cmd.ErrOrStderr()}
 	ws, err := filepath.Abs(f.workspace)
 	if err != nil {
 		return usageErr("--workspace: %v", err)
@@ -188,7 +192,7 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	}
 	home, _ := os.UserHomeDir()
 	for _, w := range pol.Apply(spec, home, os.Environ()) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "cordon: warning: %s\n", w)
+		fmt.Fprintf(stderr, "cordon: warning: %s\n", w)
 	}
 	if len(f.roRoots) > 0 {
 		spec.Filesystem.ReadOnlyRoots = f.roRoots
@@ -280,11 +284,11 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 		rules := pol.EgressRules()
 		rules.Allow = append(rules.Allow, f.allowHosts...)
 		if f.network == string(sandbox.NetworkProxy) || len(f.allowHosts) > 0 || pol.Network.Mode == "allowlist" {
-			egr, err = newEgress(cmd.Context(), rules, cmd.ErrOrStderr())
+			egr, err = newEgress(cmd.Context(), rules, stderr)
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			egr.attach(cmd.Context(), spec)
+			egr.attach(spec)
 		}
 	}
 	if egr == nil {
@@ -293,9 +297,12 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	spec.Stdin = stdinFile(cmd.InOrStdin())
 	outDigest, errDigest := audit.NewOutputDigest(0), audit.NewOutputDigest(0)
 	spec.Stdout = io.MultiWriter(cmd.OutOrStdout(), outDigest)
-	spec.Stderr = io.MultiWriter(cmd.ErrOrStderr(), errDigest)
+	spec.Stderr = io.MultiWriter(stderr, errDigest)
 	rec.r.SetSpec(spec)
 	res, err := linux.Backend{}.Run(cmd.Context(), spec)
+	if egr != nil {
+		egr.stop()
+	}
 	if err != nil {
 		rec.r.Error = err.Error()
 		if aerr := rec.append(); aerr != nil {
@@ -325,13 +332,13 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 			out.Network = egr.report()
 		}
 		b, _ := json.Marshal(out)
-		fmt.Fprintln(cmd.ErrOrStderr(), string(b))
+		fmt.Fprintln(stderr, string(b))
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintf(cmd.ErrOrStderr(), "cordon: warning: %s\n", w)
+		fmt.Fprintf(stderr, "cordon: warning: %s\n", w)
 	}
 	if res.Reason != sandbox.ReasonExit && res.Reason != sandbox.ReasonSignal {
-		fmt.Fprintf(cmd.ErrOrStderr(), "cordon: stopped: %s\n", describe(res, spec.Limits))
+		fmt.Fprintf(stderr, "cordon: stopped: %s\n", describe(res, spec.Limits))
 	}
 	if res.ExitCode != 0 {
 		return &exitError{code: res.ExitCode}
@@ -437,4 +444,16 @@ func currentUser() string {
 		return u
 	}
 	return fmt.Sprintf("uid %d", os.Getuid())
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -19,6 +19,10 @@ type egressRun struct {
 	proxy  *egress.Proxy
 	mu     sync.Mutex
 	events []egress.Event
+	// active counts the connections being served; cancel ends them.
+	active sync.WaitGroup
+	cancel context.CancelFunc
+	ctx    context.Context
 }
 
 // newEgress builds the proxy for rules; refusals are told on stderr as they
@@ -28,6 +32,7 @@ func newEgress(ctx context.Context, rules egress.Rules, stderr io.Writer) (*egre
 		return nil, fmt.Errorf("network rules: %w", err)
 	}
 	e := &egressRun{}
+	e.ctx, e.cancel = context.WithCancel(ctx)
 	e.proxy = &egress.Proxy{
 		Rules: rules,
 		Events: func(ev egress.Event) {
@@ -43,20 +48,29 @@ func newEgress(ctx context.Context, rules egress.Rules, stderr io.Writer) (*egre
 }
 
 // connect is the sandbox's Network.Connect.
-func (e *egressRun) connect(ctx context.Context) func(proto string, c net.Conn) {
+func (e *egressRun) connect() func(proto string, c net.Conn) {
 	return func(proto string, c net.Conn) {
+		e.active.Add(1)
+		defer e.active.Done()
 		if proto == "socks5" {
-			e.proxy.ServeSOCKS5(ctx, c)
+			e.proxy.ServeSOCKS5(e.ctx, c)
 			return
 		}
-		e.proxy.ServeHTTP(ctx, c)
+		e.proxy.ServeHTTP(e.ctx, c)
 	}
 }
 
+// stop ends the connections still being served (the sandbox is gone, so
+// they are dead) and waits for their last events.
+func (e *egressRun) stop() {
+	e.cancel()
+	e.active.Wait()
+}
+
 // attach puts the run's network into proxy mode through e.
-func (e *egressRun) attach(ctx context.Context, spec *sandbox.Spec) {
+func (e *egressRun) attach(spec *sandbox.Spec) {
 	spec.Network.Mode = sandbox.NetworkProxy
-	spec.Network.Connect = e.connect(ctx)
+	spec.Network.Connect = e.connect()
 	if spec.Network.RestrictTCP {
 		// Landlock's second line lets TCP reach the proxies only.
 		spec.Network.ConnectPorts = append(spec.Network.ConnectPorts, sandbox.HTTPProxyPort, sandbox.SOCKS5ProxyPort)
