@@ -38,10 +38,13 @@ func main() {
 		{"bwrap", []string{"bwrap", "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
 			"--unshare-net", "--unshare-cgroup", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
 			"--tmpfs", "/tmp", "--bind", dir, dir, "--chdir", dir, "--new-session", "--die-with-parent", "/bin/true"}},
-		// cordon adds Landlock, seccomp, masks, protected paths, rlimits,
+		// cordon as installed: the policy's judgement, the audit record
+		// (fsync'd), Landlock, seccomp, masks, protected paths, rlimits,
 		// and cgroup limits where it can create cgroups.
 		{"cordon", []string{*cordon, "exec", "--workspace", dir, "--", "/bin/true"}},
-		{"cordon --no-cgroup", []string{*cordon, "exec", "--no-cgroup", "--workspace", dir, "--", "/bin/true"}},
+		// The sandbox alone: no cgroup (bubblewrap has none), no audit
+		// record; the policy still judges.
+		{"cordon --no-cgroup --no-audit", []string{*cordon, "exec", "--no-cgroup", "--no-audit", "--workspace", dir, "--", "/bin/true"}},
 	}
 	times := make([][]time.Duration, len(variants))
 	for i := 0; i < *n+3; i++ {
@@ -59,10 +62,10 @@ func main() {
 		}
 	}
 	base := median(times[0])
-	fmt.Printf("%-22s %10s %10s %8s\n", "runner", "median", "p90", "ratio")
+	fmt.Printf("%-32s %10s %10s %8s\n", "runner", "median", "p90", "ratio")
 	for v, variant := range variants {
 		m := median(times[v])
-		fmt.Printf("%-22s %10s %10s %7.2fx\n", variant.name, round(m), round(pct(times[v], 90)), float64(m)/float64(base))
+		fmt.Printf("%-32s %10s %10s %7.2fx\n", variant.name, round(m), round(pct(times[v], 90)), float64(m)/float64(base))
 	}
 }
 
