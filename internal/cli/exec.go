@@ -51,8 +51,11 @@ type execFlags struct {
 	approve    string
 }
 
-func newExec() *cobra.Command {
-	f := &execFlags{}
+func newExec() *cobra.Command { return newExecWith(&execFlags{}) }
+
+// newExecWith is the exec command with its flags bound to f, which holds
+// their defaults once it returns.
+func newExecWith(f *execFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "exec [flags] -- COMMAND [ARG...]",
 		Short: "Run a command in the sandbox",
