@@ -131,21 +131,9 @@ func (p *Proxy) serveConnect(ctx context.Context, c net.Conn, br *bufio.Reader, 
 		p.emit(&ev, fmt.Errorf("connect reply: %w", err))
 		return
 	}
-	c.SetDeadline(time.Time{})
 	// A client may send its first bytes (a TLS ClientHello) right behind
 	// the CONNECT; they are in br already.
-	if n := br.Buffered(); n > 0 {
-		b, _ := br.Peek(n)
-		if _, err := up.Write(b); err != nil {
-			p.emit(&ev, fmt.Errorf("relay: %w", err))
-			return
-		}
-		ev.BytesUp += int64(n)
-	}
-	u, d, err := p.relay(c, up)
-	ev.BytesUp += u
-	ev.BytesDown = d
-	p.emit(&ev, quietRelayError(err))
+	p.tunnel(&ev, c, br, up)
 }
 
 // hopHeaders are meaningful for one connection only (RFC 9110 §7.6.1) and

@@ -9,6 +9,7 @@
 package egress
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -342,6 +343,25 @@ func (c *idleConn) Write(b []byte) (int, error) {
 		c.push(time.Now())
 	}
 	return n, err
+}
+
+// tunnel joins client and upstream once the handshake is done: the bytes
+// the client sent early, still buffered in br, go first; then both ways
+// until either end is done. It emits ev.
+func (p *Proxy) tunnel(ev *Event, c net.Conn, br *bufio.Reader, up net.Conn) {
+	c.SetDeadline(time.Time{})
+	if n := br.Buffered(); n > 0 {
+		b, _ := br.Peek(n)
+		if _, err := up.Write(b); err != nil {
+			p.emit(ev, fmt.Errorf("relay: %w", err))
+			return
+		}
+		ev.BytesUp += int64(n)
+	}
+	u, d, err := p.relay(c, up)
+	ev.BytesUp += u
+	ev.BytesDown = d
+	p.emit(ev, quietRelayError(err))
 }
 
 // relay copies both ways between client and upstream until both directions

@@ -76,21 +76,9 @@ func (p *Proxy) ServeSOCKS5(ctx context.Context, c net.Conn) {
 		p.emit(&ev, fmt.Errorf("socks5 reply: %w", err))
 		return
 	}
-	c.SetDeadline(time.Time{})
 	// Bytes the client sent after its request, before our reply, are
-	// already in br; pass them on first.
-	if n := br.Buffered(); n > 0 {
-		b, _ := br.Peek(n)
-		if _, err := up.Write(b); err != nil {
-			p.emit(&ev, fmt.Errorf("relay: %w", err))
-			return
-		}
-		ev.BytesUp += int64(n)
-	}
-	u, d, err := p.relay(c, up)
-	ev.BytesUp += u
-	ev.BytesDown = d
-	p.emit(&ev, quietRelayError(err))
+	// already in br; tunnel passes them on first.
+	p.tunnel(&ev, c, br, up)
 }
 
 // readSOCKSRequest runs the method negotiation and reads the request. On
