@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -225,7 +224,7 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 
 	var perr error
 	size := func(name, s string) int64 {
-		n, err := parseSize(s)
+		n, err := policy.ParseSize(s)
 		if err != nil && perr == nil {
 			perr = usageErr("--%s %q: %v", name, s, err)
 		}
@@ -354,57 +353,19 @@ func describe(res *sandbox.Result, l sandbox.Limits) string {
 	case sandbox.ReasonTimeout:
 		return fmt.Sprintf("timeout: the run took longer than %s", l.Timeout)
 	case sandbox.ReasonOOM:
-		return fmt.Sprintf("oom: the memory limit of %s was reached", formatSize(l.Memory))
+		return fmt.Sprintf("oom: the memory limit of %s was reached", policy.FormatSize(l.Memory))
 	case sandbox.ReasonPids:
 		return fmt.Sprintf("pids: the limit of %d processes was reached", l.Processes)
 	case sandbox.ReasonOutput:
-		return fmt.Sprintf("output: more than %s of output", formatSize(l.OutputBytes))
+		return fmt.Sprintf("output: more than %s of output", policy.FormatSize(l.OutputBytes))
 	case sandbox.ReasonCPU:
 		return fmt.Sprintf("cpu: a process used more than %s of CPU time", l.CPUTime)
 	case sandbox.ReasonFSize:
-		return fmt.Sprintf("fsize: a file grew past %s", formatSize(l.FileSize))
+		return fmt.Sprintf("fsize: a file grew past %s", policy.FormatSize(l.FileSize))
 	case sandbox.ReasonKilled:
 		return "killed: the run was cancelled"
 	}
 	return string(res.Reason)
-}
-
-// parseSize reads a byte count such as 512M or 4G (powers of 1024).
-func parseSize(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	mult := int64(1)
-	if n := len(s); n > 0 {
-		switch strings.ToUpper(s[n-1:]) {
-		case "K":
-			mult = 1 << 10
-		case "M":
-			mult = 1 << 20
-		case "G":
-			mult = 1 << 30
-		case "T":
-			mult = 1 << 40
-		}
-		if mult > 1 {
-			s = s[:n-1]
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, errors.New("expected a positive size such as 512M or 4G")
-	}
-	return n * mult, nil
-}
-
-func formatSize(n int64) string {
-	for _, u := range []struct {
-		s string
-		n int64
-	}{{"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
-		if n >= u.n && n%u.n == 0 {
-			return fmt.Sprintf("%d%s", n/u.n, u.s)
-		}
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // judge applies the policy's decision on the command: deny stops it, ask
