@@ -185,7 +185,7 @@ func Merge(base, over *Policy) (*Policy, error) {
 		Version:    1,
 		Commands:   slices.Clone(base.Commands),
 		Filesystem: cloneFS(base.Filesystem),
-		Network:    Network{Mode: base.Network.Mode, Allow: slices.Clone(base.Network.Allow), Deny: slices.Clone(base.Network.Deny)},
+		Network:    Network{Mode: base.Network.Mode, Allow: slices.Clone(base.Network.Allow), Deny: slices.Clone(base.Network.Deny), Ask: slices.Clone(base.Network.Ask)},
 		Limits:     base.Limits,
 		Env:        Env{Allow: slices.Clone(base.Env.Allow)},
 		Require:    slices.Clone(base.Require),
@@ -282,6 +282,16 @@ func Merge(base, over *Policy) (*Policy, error) {
 			m.Network.Allow = slices.Clone(nw.Allow)
 		}
 	}
+	if strict {
+		// Asking about a host no layer below allows would loosen a
+		// refusal into a question.
+		for i, a := range nw.Ask {
+			if !domainCovered(a, m.Network.Allow) && !domainCovered(a, m.Network.Ask) {
+				fail("network.ask."+strconv.Itoa(i), "network.ask: %s is not allowed by the user or default policy; a project policy can only make allowed hosts ask", a)
+			}
+		}
+	}
+	m.Network.Ask = appendNew(m.Network.Ask, nw.Ask...)
 	m.Network.Deny = appendNew(m.Network.Deny, nw.Deny...)
 
 	eff := m.Limits.effective()

@@ -151,3 +151,35 @@ func TestBrokenUserPolicy(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// A project may make an allowed host ask, never turn a refused one into a
+// question; the user may ask about anything.
+func TestNetworkAsk(t *testing.T) {
+	user, err := Parse("user.yaml", []byte("version: 1\nnetwork:\n  allow: [registry.npmjs.org, \"*.pypi.org\"]\n  ask: [api.example.com]\n"), LayerUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := Merge(Default(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := Parse("p.yaml", []byte("version: 1\nnetwork:\n  ask: [registry.npmjs.org, files.pypi.org]\n"), LayerProject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Merge(base, ok)
+	if err != nil {
+		t.Fatalf("a project asking about allowed hosts: %v", err)
+	}
+	r := m.EgressRules()
+	if strings.Join(r.Ask, ",") != "api.example.com,registry.npmjs.org,files.pypi.org" || len(r.Allow) != 2 {
+		t.Errorf("merged rules: %+v", r)
+	}
+	bad, err := Parse("p.yaml", []byte("version: 1\nnetwork:\n  ask: [evil.example]\n"), LayerProject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Merge(base, bad); err == nil || !strings.Contains(err.Error(), "network.ask: evil.example is not allowed") {
+		t.Errorf("a project asking about a host nothing allows: %v", err)
+	}
+}

@@ -501,7 +501,7 @@ var domain = sync.OnceValue(func() *regexp.Regexp {
 
 func (d *decoder) network(n *yaml.Node, nw *Network) {
 	var modeNode *yaml.Node
-	d.fields(n, "network", []string{"mode", "allow", "deny"}, func(key string, k, v *yaml.Node) {
+	d.fields(n, "network", []string{"mode", "allow", "deny", "ask"}, func(key string, k, v *yaml.Node) {
 		what := "network." + key
 		switch key {
 		case "mode":
@@ -511,24 +511,27 @@ func (d *decoder) network(n *yaml.Node, nw *Network) {
 				return
 			}
 			nw.Mode, modeNode = s, v
-		case "allow", "deny":
+		case "allow", "deny", "ask":
 			list := d.strs(v, what, false)
 			for i, s := range list {
 				if !domain().MatchString(s) || len(s) > 253 {
 					d.errorf(v.Content[i], "%s: %q: expected a domain name such as example.com or *.example.com", what, s)
 				}
 			}
-			if key == "allow" {
+			switch key {
+			case "allow":
 				nw.Allow = list
-			} else {
+			case "deny":
 				nw.Deny = list
+			default:
+				nw.Ask = list
 			}
 		}
 	})
-	if nw.Mode == "none" && len(nw.Allow) > 0 {
-		d.errorf(modeNode, "network: mode none allows no domains; remove allow or set mode: allowlist")
+	if nw.Mode == "none" && len(nw.Allow)+len(nw.Ask) > 0 {
+		d.errorf(modeNode, "network: mode none allows no domains; remove allow and ask or set mode: allowlist")
 	}
-	if nw.Mode == "" && len(nw.Allow) > 0 {
+	if nw.Mode == "" && len(nw.Allow)+len(nw.Ask) > 0 {
 		nw.Mode = "allowlist"
 	}
 }

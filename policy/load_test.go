@@ -70,7 +70,7 @@ func TestParseErrors(t *testing.T) {
 		{"filesystem unknown", "version: 1\nfilesystem:\n  hidden: [/x]\n", `p.yaml:3:3: filesystem: unknown key "hidden" (expected one of read_only_roots, writable, masked, protected)`},
 		{"network mode", "version: 1\nnetwork:\n  mode: host\n", `p.yaml:3:9: network.mode: expected none or allowlist, found "host"`},
 		{"network domain", "version: 1\nnetwork:\n  allow: [\"http://x.com\"]\n", `p.yaml:3:11: network.allow: "http://x.com": expected a domain name such as example.com or *.example.com`},
-		{"network none with allow", "version: 1\nnetwork:\n  mode: none\n  allow: [x.com]\n", `p.yaml:3:9: network: mode none allows no domains; remove allow or set mode: allowlist`},
+		{"network none with allow", "version: 1\nnetwork:\n  mode: none\n  allow: [x.com]\n", `p.yaml:3:9: network: mode none allows no domains; remove allow and ask or set mode: allowlist`},
 		{"bad size", "version: 1\nlimits:\n  memory: lots\n", `p.yaml:3:11: limits.memory: expected a positive size such as 512M or 4G`},
 		{"negative pids", "version: 1\nlimits:\n  pids: -1\n", `p.yaml:3:9: limits.pids: expected a positive whole number up to 4194304, found -1`},
 		{"pids text", "version: 1\nlimits:\n  pids: many\n", `p.yaml:3:9: limits.pids: expected a positive whole number, found "many"`},

@@ -212,6 +212,8 @@ type Network struct {
 	Mode  string   `json:"mode,omitempty"`
 	Allow []string `json:"allow,omitempty"`
 	Deny  []string `json:"deny,omitempty"`
+	// Ask lists hosts whose connections go to the approval path.
+	Ask []string `json:"ask,omitempty"`
 }
 
 // Limits bound a run; a zero field leaves the limit to the next layer or

@@ -96,5 +96,6 @@ func (p *Policy) EgressRules() egress.Rules {
 	return egress.Rules{
 		Allow: append([]string(nil), p.Network.Allow...),
 		Deny:  append([]string(nil), p.Network.Deny...),
+		Ask:   append([]string(nil), p.Network.Ask...),
 	}
 }
