@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -9,57 +8,97 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cordon-sh/cordon/approval"
+	"github.com/cordon-sh/cordon/audit"
 	"github.com/cordon-sh/cordon/policy"
 	"golang.org/x/sys/unix"
 )
 
-// approvalTimeout is how long the terminal prompt waits; no answer is a
-// refusal, so an unattended agent cannot wait its way past a question.
-const approvalTimeout = 60 * time.Second
+// webhookSecretEnv holds the secret --approve=webhook=URL signs with. It is
+// not a flag, so that it does not show in the process list.
+const webhookSecretEnv = "CORDON_WEBHOOK_SECRET"
 
-// approve decides whether a command the policy asks about may run. With
-// --approve=allow it may; otherwise a person at the terminal is asked,
-// and without a terminal the answer is no.
-func approve(ctx context.Context, mode string, stdin io.Reader, text string, d *policy.Decision) (bool, string) {
-	if mode == "allow" {
-		return true, "approved by --approve=allow"
-	}
-	if !isTerminal(stdin) {
-		return false, "no terminal to ask on; pass --approve=allow to run it anyway"
-	}
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
-		return false, fmt.Sprintf("cannot open the terminal to ask: %v", err)
-	}
-	defer tty.Close()
-	return prompt(ctx, tty, tty, text, d, approvalTimeout)
+// approveMode is the --approve flag, parsed.
+type approveMode struct {
+	kind   string // "deny", "allow" or "webhook"
+	url    string
+	secret []byte
 }
 
-// prompt shows the command, its analysis and the reason, and reads a yes
-// or no. Anything but yes, an error or the timeout, refuses.
-func prompt(ctx context.Context, in io.Reader, out io.Writer, text string, d *policy.Decision, timeout time.Duration) (bool, string) {
-	fmt.Fprintf(out, "\ncordon: this command needs approval\n\n")
-	printDecision(out, text, d)
-	fmt.Fprintf(out, "\nRun it? [y/N] (no answer in %s means no) ", timeout)
-	answer := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(in).ReadString('\n')
-		answer <- strings.ToLower(strings.TrimSpace(line))
-	}()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case a := <-answer:
-		if a == "y" || a == "yes" {
-			return true, "approved at the terminal"
+// parseApprove reads --approve: deny (ask at the terminal when there is
+// one, else refuse), allow, or webhook=URL.
+func parseApprove(s string) (approveMode, error) {
+	switch {
+	case s == "deny" || s == "allow":
+		return approveMode{kind: s}, nil
+	case strings.HasPrefix(s, "webhook="):
+		u := strings.TrimPrefix(s, "webhook=")
+		if _, err := approval.CheckWebhookURL(u); err != nil {
+			return approveMode{}, fmt.Errorf("--approve: %v", err)
 		}
-		return false, "refused at the terminal"
-	case <-timer.C:
-		fmt.Fprintln(out)
-		return false, fmt.Sprintf("no answer within %s", timeout)
-	case <-ctx.Done():
-		return false, "cancelled"
+		secret := os.Getenv(webhookSecretEnv)
+		if secret == "" {
+			return approveMode{}, fmt.Errorf("--approve webhook=...: set %s to the secret the webhook checks signatures with", webhookSecretEnv)
+		}
+		return approveMode{kind: "webhook", url: u, secret: []byte(secret)}, nil
 	}
+	return approveMode{}, fmt.Errorf("--approve %q: expected deny, allow or webhook=URL", s)
+}
+
+// approve asks whoever --approve names about a command the policy asks
+// about, and returns the answer for the audit record. Every failure of a
+// channel is a refusal. An "allow always" answer saves a rule in the user
+// policy where the policy lets it, and says so on stderr.
+func approve(ctx context.Context, mode approveMode, stdin io.Reader, stderr io.Writer, req *approval.Request) *audit.Approval {
+	var ap approval.Approver
+	switch mode.kind {
+	case "allow":
+		ap = approval.Fixed{Allow: true}
+	case "webhook":
+		ap = &approval.Webhook{URL: mode.url, Secret: mode.secret}
+	default:
+		if !isTerminal(stdin) {
+			return &audit.Approval{How: "none", At: time.Now().UTC(), Reason: "no terminal to ask on; pass --approve=allow to run it anyway"}
+		}
+		t, err := approval.OpenTerminal()
+		if err != nil {
+			return &audit.Approval{By: currentUser(), How: approval.HowTerminal, At: time.Now().UTC(), Reason: fmt.Sprintf("cannot open the terminal to ask: %v", err)}
+		}
+		defer t.Close()
+		// "a" is offered only where a rule may be saved for it.
+		t.AllowAlways = approval.CheckAlways(req) == nil
+		ap = t
+	}
+	ans, err := ap.Approve(ctx, req)
+	if err != nil {
+		// The channel failed: a refusal, recorded with why.
+		ans = approval.Answer{How: mode.kind, By: approval.RedactURL(mode.url), At: time.Now().UTC(), Reason: err.Error()}
+	}
+	a := &audit.Approval{Granted: ans.Granted, By: ans.By, How: ans.How, At: ans.At, Reason: ans.Reason}
+	if ans.How == approval.HowFixed {
+		// The audit log calls a fixed answer from the command line "flag".
+		a.How, a.By, a.Reason = "flag", "--approve=allow", "approved by --approve=allow"
+	}
+	if ans.Granted && ans.Always {
+		req.Channel = ans.How
+		file, err := policy.UserFile()
+		if err == nil {
+			err = approval.SaveAlways(file, req)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "cordon: approved this once; not saved for always: %v\n", err)
+		} else {
+			fmt.Fprintf(stderr, "cordon: saved in %s: this command is allowed from now on\n", file)
+		}
+	}
+	return a
+}
+
+// prompt asks at a terminal given as in and out, as approve does.
+func prompt(ctx context.Context, in io.Reader, out io.Writer, text string, d *policy.Decision, timeout time.Duration) (bool, string) {
+	t := &approval.Terminal{In: in, Out: out, Timeout: timeout}
+	a, _ := t.Approve(ctx, &approval.Request{Command: text, Decision: d, Kind: approval.KindCommand})
+	return a.Granted, a.Reason
 }
 
 // isTerminal reports whether r is a terminal.

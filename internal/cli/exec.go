@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cordon-sh/cordon/approval"
 	"github.com/cordon-sh/cordon/audit"
 	"github.com/cordon-sh/cordon/egress"
 	"github.com/cordon-sh/cordon/policy"
@@ -65,9 +67,10 @@ no network, a clean environment and bounded resources.
 
 The command is judged by the policy first (see cordon check): a denied
 command does not run; one the policy asks about runs only when approved at
-the terminal, or with --approve=allow. The sandbox's paths, limits,
-environment and required protections come from the same policy; flags
-given here override it.
+the terminal, by a webhook (--approve webhook=URL, signed with the secret
+in CORDON_WEBHOOK_SECRET), or with --approve=allow. The sandbox's paths,
+limits, environment and required protections come from the same policy;
+flags given here override it.
 
 cordon exits with the command's exit status; 2 for bad flags, 3 when a
 policy file is broken, 125 when the sandbox could not be built, 126 when
@@ -111,7 +114,7 @@ does not exist inside the sandbox, and 128+9 when a limit stopped the run
 	fl.StringVar(&f.agent, "agent", os.Getenv("CORDON_AGENT"), "the agent's name, for the audit record")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the result as JSON on stderr when the command ends")
 	fl.StringVar(&f.policyFile, "policy", "", "read this project policy instead of the workspace's .cordon.yaml")
-	fl.StringVar(&f.approve, "approve", "deny", "answer for commands the policy asks about when no one is asked: deny, or allow")
+	fl.StringVar(&f.approve, "approve", "deny", "who answers for commands the policy asks about: deny (the person at the terminal, if any, else no), allow, or webhook=URL (signed with $CORDON_WEBHOOK_SECRET; see docs/approval.md)")
 	return cmd
 }
 
@@ -130,8 +133,8 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	if _, err := os.Stat(ws); err != nil {
 		return usageErr("--workspace %s: %v", f.workspace, errors.Unwrap(err))
 	}
-	if f.approve != "deny" && f.approve != "allow" {
-		return usageErr("--approve %q: expected deny or allow", f.approve)
+	if _, err := parseApprove(f.approve); err != nil {
+		return usageErr("%v", err)
 	}
 	pol, err := loadPolicy(ws, f.policyFile)
 	if err != nil {
@@ -151,9 +154,9 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	rec.r.Agent = f.agent
 	// The policy judges the command before anything is built for it: a
 	// denied command never reaches the sandbox.
-	d, approval, err := judge(cmd, f, pol, ws, args)
+	d, granted, err := judge(cmd, f, pol, ws, args)
 	rec.r.SetDecision(d)
-	rec.r.Approval = approval
+	rec.r.Approval = granted
 	if err != nil {
 		if aerr := rec.append(); aerr != nil {
 			return &exitError{code: ExitCordon, err: aerr}
@@ -286,7 +289,16 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 		rules := pol.EgressRules()
 		rules.Allow = append(rules.Allow, f.allowHosts...)
 		if f.network == string(sandbox.NetworkProxy) || len(f.allowHosts) > 0 || pol.Network.Mode == "allowlist" {
+			mode, _ := parseApprove(f.approve) // checked above
 			egr, err = newEgress(cmd.Context(), rules, stderr)
+			if err == nil && len(rules.Ask) > 0 {
+				egr.approveWith(func(ctx context.Context, host string, port int) *audit.Approval {
+					return approve(ctx, mode, cmd.InOrStdin(), stderr, &approval.Request{
+						Command: shellJoin(args), Workspace: ws, Agent: f.agent,
+						Kind: approval.KindNetwork, Host: host, Port: port,
+					})
+				})
+			}
 			if err != nil {
 				return usageErr("%v", err)
 			}
@@ -386,15 +398,12 @@ func judge(cmd *cobra.Command, f *execFlags, pol *policy.Policy, ws string, args
 	case policy.Allow:
 		return d, nil, nil
 	case policy.Ask:
-		ok, why := approve(cmd.Context(), f.approve, cmd.InOrStdin(), text, d)
-		how, by := "terminal", currentUser()
-		if f.approve == "allow" {
-			how, by = "flag", "--approve=allow"
-		} else if !ok && !isTerminal(cmd.InOrStdin()) {
-			how, by = "none", ""
-		}
-		a := &audit.Approval{Granted: ok, By: by, How: how, At: time.Now().UTC(), Reason: why}
-		if ok {
+		mode, _ := parseApprove(f.approve) // checked in runExec
+		a := approve(cmd.Context(), mode, cmd.InOrStdin(), cmd.ErrOrStderr(), &approval.Request{
+			Command: text, Decision: d, Workspace: ws, Agent: f.agent, Kind: approval.KindCommand,
+		})
+		why := a.Reason
+		if a.Granted {
 			return d, a, nil
 		}
 		return d, a, &exitError{code: ExitDenied, err: fmt.Errorf("not run: it needs approval (rule %s: %s), and %s", d.Rule, d.Reason, why)}

@@ -47,6 +47,14 @@ func newEgress(ctx context.Context, rules egress.Rules, stderr io.Writer) (*egre
 	return e, nil
 }
 
+// approveWith routes the rules' Ask hosts to ask, one question per
+// connection; the event of the connection records the outcome.
+func (e *egressRun) approveWith(ask func(ctx context.Context, host string, port int) *audit.Approval) {
+	e.proxy.Approve = func(ctx context.Context, host string, port int) bool {
+		return ask(ctx, host, port).Granted
+	}
+}
+
 // connect is the sandbox's Network.Connect.
 func (e *egressRun) connect() func(proto string, c net.Conn) {
 	return func(proto string, c net.Conn) {

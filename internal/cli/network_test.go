@@ -2,9 +2,17 @@ package cli
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/cordon-sh/cordon/approval"
 )
 
 // The egress path from the command line: a host outside the allow list is
@@ -40,5 +48,60 @@ func TestExecNetwork(t *testing.T) {
 		"curl", "-s", "-m", "3", "-o", "/dev/null", "-w", "%{http_code}", "http://allowed.example/")
 	if code == 0 || stdout != "000" {
 		t.Errorf("with no network, curl got %q, exit %d", stdout, code)
+	}
+}
+
+// A host the policy asks about goes to the approval path. The webhook
+// here approves the command (curl is asked about) and answers the
+// network question as the test says: no gives the proxy's 403, yes lets
+// the connection past the rules (it then fails to resolve: 502).
+func TestExecNetworkAsk(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed (.ci/run installs it)")
+	}
+	ws := workspace(t)
+	// Only the user's policy may turn the network on.
+	config := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", config)
+	if err := os.MkdirAll(filepath.Join(config, "cordon"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	user := "version: 1\nnetwork:\n  mode: allowlist\n  ask: [asked.example]\n"
+	if err := os.WriteFile(filepath.Join(config, "cordon", "policy.yaml"), []byte(user), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "network-secret"
+	t.Setenv("CORDON_WEBHOOK_SECRET", secret)
+	var allowNetwork atomic.Bool
+	var networkAsked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := approval.VerifySignature([]byte(secret), r.Header.Get(approval.HeaderTimestamp), body, r.Header.Get(approval.HeaderSignature)); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		var req struct {
+			ID, Kind, Host string
+		}
+		json.Unmarshal(body, &req)
+		ok := true
+		if req.Kind == approval.KindNetwork {
+			networkAsked.Add(1)
+			ok = allowNetwork.Load() && req.Host == "asked.example"
+		}
+		json.NewEncoder(w).Encode(map[string]any{"id": req.ID, "approve": ok, "by": "reviewer"})
+	}))
+	defer srv.Close()
+	for _, c := range []struct {
+		allow  bool
+		status string
+	}{{false, "403"}, {true, "502"}} {
+		allowNetwork.Store(c.allow)
+		before := networkAsked.Load()
+		_, stdout, stderr := run(t, "exec", "-w", ws, "--no-audit", "--approve", "webhook="+srv.URL+"/hook", "--",
+			"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://asked.example/")
+		if stdout != c.status || networkAsked.Load() != before+1 {
+			t.Errorf("network answer %v: curl got %q, want %q; asked %d times; stderr:\n%s", c.allow, stdout, c.status, networkAsked.Load()-before, stderr)
+		}
 	}
 }
