@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -178,8 +179,20 @@ func runInit() status {
 	if err := os.Chdir(p.Dir); err != nil {
 		return status{Error: fmt.Sprintf("working directory %s: %v", p.Dir, err)}
 	}
+	// The rlimits are set on the init and so inherited by the command,
+	// except a data limit too small for the init itself: the Go runtime's
+	// own mappings count against it (tens of MiB), and an init that cannot
+	// map memory dies. That one is set on the command right after it
+	// starts (see below).
+	var lateData *unix.Rlimit
+	own := vmData()
 	for _, r := range p.Rlimits {
-		if err := unix.Setrlimit(r.Resource, &unix.Rlimit{Cur: r.Cur, Max: r.Max}); err != nil {
+		lim := &unix.Rlimit{Cur: r.Cur, Max: r.Max}
+		if r.Resource == unix.RLIMIT_DATA && r.Cur < own+initDataHeadroom {
+			lateData = lim
+			continue
+		}
+		if err := unix.Setrlimit(r.Resource, lim); err != nil {
 			return status{Error: fmt.Sprintf("rlimit %d: %v", r.Resource, err)}
 		}
 	}
@@ -226,6 +239,17 @@ func runInit() status {
 		st.Error = fmt.Sprintf("start %s: %v", p.Args[0], err)
 		st.NotFound = errors.Is(err, unix.ENOENT)
 		return st
+	}
+	if lateData != nil {
+		// The command has just exec'd (the fork suspends the init until
+		// then) and has mapped little; from here its mappings are
+		// bounded. What it mapped in between is not: the memory cgroup,
+		// where there is one, bounds the whole run regardless.
+		if err := unix.Prlimit(pid, unix.RLIMIT_DATA, lateData, nil); err != nil {
+			unix.Kill(pid, unix.SIGKILL)
+			st.Error = fmt.Sprintf("data limit: %v", err)
+			return st
+		}
 	}
 	tr.mark("command started")
 	go func() {
@@ -354,4 +378,24 @@ func loopbackUp() error {
 	}
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// initDataHeadroom is what the init may still map after its rlimits are
+// set.
+const initDataHeadroom = 64 << 20
+
+// vmData is this process's data size (VmData), in bytes.
+func vmData() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 1 << 40 // unknown: treat every data limit as too small for the init
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmData:"); ok {
+			var kb uint64
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+			return kb << 10
+		}
+	}
+	return 1 << 40
 }
