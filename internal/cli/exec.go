@@ -22,34 +22,35 @@ import (
 )
 
 type execFlags struct {
-	workspace  string
-	dir        string
-	roRoots    []string
-	writable   []string
-	masks      []string
-	protects   []string
-	noDefaults bool
-	envAllow   []string
-	setenv     []string
-	require    []string
-	network    string
-	tmpSize    string
-	memory     string
-	pids       int
-	cpuTime    time.Duration
-	timeout    time.Duration
-	output     string
-	fileSize   string
-	openFiles  int
-	jsonOut    bool
-	allowHosts []string
-	auditLog   string
-	auditKey   string
-	noAudit    bool
-	agent      string
-	noCgroup   bool
-	policyFile string
-	approve    string
+	workspace   string
+	dir         string
+	roRoots     []string
+	writable    []string
+	masks       []string
+	protects    []string
+	noDefaults  bool
+	envAllow    []string
+	setenv      []string
+	require     []string
+	network     string
+	tmpSize     string
+	memory      string
+	pids        int
+	cpuTime     time.Duration
+	timeout     time.Duration
+	output      string
+	fileSize    string
+	openFiles   int
+	jsonOut     bool
+	allowHosts  []string
+	landlockTCP bool
+	auditLog    string
+	auditKey    string
+	noAudit     bool
+	agent       string
+	noCgroup    bool
+	policyFile  string
+	approve     string
 }
 
 func newExec() *cobra.Command { return newExecWith(&execFlags{}) }
@@ -98,6 +99,7 @@ does not exist inside the sandbox, and 128+9 when a limit stopped the run
 	fl.StringArrayVar(&f.setenv, "setenv", nil, "set NAME=VALUE in the command's environment (repeatable)")
 	fl.StringSliceVar(&f.require, "require", nil, "refuse to run unless these are enforced: userns, landlock, landlock-net, landlock-scope, seccomp, no_new_privs, cgroup")
 	fl.StringVar(&f.network, "network", "", "network: none, or proxy (through cordon's egress proxy, which lets only allowed hosts through; default: the policy's, none)")
+	fl.BoolVar(&f.landlockTCP, "landlock-tcp", false, "have Landlock refuse TCP bind and connect too, but to the proxy ports (a second line behind the network namespace; in-sandbox servers on loopback stop working)")
 	fl.StringArrayVar(&f.allowHosts, "allow-host", nil, "let the command reach this host through the proxy (repeatable; host, *.suffix, optional :port; implies --network proxy)")
 	fl.StringVar(&f.tmpSize, "tmp-size", "1G", "size of the private /tmp")
 	fl.StringVar(&f.memory, "memory", "4G", "memory limit for the whole sandbox")
@@ -282,6 +284,7 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 			}
 		}
 	}
+	spec.Network.RestrictTCP = f.landlockTCP
 	// The network: the policy's allow list, and hosts added here, go
 	// through the egress proxy; anything else is no network at all.
 	var egr *egressRun

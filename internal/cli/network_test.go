@@ -105,3 +105,26 @@ func TestExecNetworkAsk(t *testing.T) {
 		}
 	}
 }
+
+// --landlock-tcp keeps the proxy reachable and refuses every other TCP
+// port, even the sandbox's own loopback.
+func TestExecLandlockTCP(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed (.ci/run installs it)")
+	}
+	ws := workspace(t)
+	_, stdout, stderr := run(t, "exec", "-w", ws, "--approve=allow", "--landlock-tcp", "--allow-host", "allowed.example", "--",
+		"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://denied.example/")
+	if stdout != "403" {
+		t.Errorf("through the proxy with --landlock-tcp: %q; stderr:\n%s", stdout, stderr)
+	}
+	// A server inside on another port cannot even be bound.
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not installed")
+	}
+	code, _, stderr := run(t, "exec", "-w", ws, "--approve=allow", "--landlock-tcp", "--allow-host", "allowed.example", "--",
+		"python3", "-c", "import socket; socket.socket().bind(('127.0.0.1', 8099))")
+	if code == 0 || !strings.Contains(stderr, "ermission") {
+		t.Errorf("bind with --landlock-tcp: exit %d, stderr %q", code, stderr)
+	}
+}
