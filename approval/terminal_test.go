@@ -3,39 +3,14 @@ package approval
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
+	"github.com/cordon-sh/cordon/internal/ptytest"
 	"github.com/cordon-sh/cordon/policy"
-	"golang.org/x/sys/unix"
 )
-
-// openPTY returns the two ends of a new pseudo-terminal.
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	unlock := 0
-	if _, _, e := unix.Syscall(unix.SYS_IOCTL, m.Fd(), unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
-		t.Fatal(e)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(); s.Close() })
-	return m, s
-}
 
 func ptyRequest() *Request {
 	pol := policy.Default()
@@ -61,7 +36,7 @@ func TestTerminal(t *testing.T) {
 		{"no answer", "", true, false, false, "no answer within"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			master, slave := openPTY(t)
+			master, slave := ptytest.Open(t)
 			term := &Terminal{In: slave, Out: slave, Timeout: 2 * time.Second, AllowAlways: tt.allowAlways}
 			if tt.name == "no answer" {
 				term.Timeout = 300 * time.Millisecond

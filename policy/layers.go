@@ -424,29 +424,10 @@ func envCovered(a string, list []string) bool {
 
 // effective returns the limits with sandbox.DefaultLimits filled in.
 func (l Limits) effective() Limits {
-	d := sandbox.DefaultLimits
-	if l.Memory == 0 {
-		l.Memory = d.Memory
-	}
-	if l.Pids == 0 {
-		l.Pids = d.Processes
-	}
-	if l.CPUTime == 0 {
-		l.CPUTime = d.CPUTime
-	}
-	if l.Timeout == 0 {
-		l.Timeout = d.Timeout
-	}
-	if l.Output == 0 {
-		l.Output = d.OutputBytes
-	}
-	if l.FileSize == 0 {
-		l.FileSize = d.FileSize
-	}
-	if l.OpenFiles == 0 {
-		l.OpenFiles = d.OpenFiles
-	}
-	return l
+	d := sandbox.Limits{Memory: l.Memory, Processes: l.Pids, CPUTime: l.CPUTime, Timeout: l.Timeout,
+		OutputBytes: l.Output, FileSize: l.FileSize, OpenFiles: l.OpenFiles}.WithDefaults()
+	return Limits{Memory: d.Memory, Pids: d.Processes, CPUTime: d.CPUTime, Timeout: d.Timeout,
+		Output: d.OutputBytes, FileSize: d.FileSize, OpenFiles: d.OpenFiles}
 }
 
 // FormatSize writes n bytes as ParseSize reads them.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,32 +9,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/cordon-sh/cordon/internal/ptytest"
 )
-
-// openPTY returns the two ends of a new pseudo-terminal.
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	unlock := 0
-	if _, _, e := unix.Syscall(unix.SYS_IOCTL, m.Fd(), unix.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
-		t.Fatal(e)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, s
-}
 
 // The approval prompt, driven through a real pseudo-terminal that is the
 // controlling terminal of cordon, as a person's would be: yes runs the
@@ -58,8 +34,7 @@ func TestApprovalOnATerminal(t *testing.T) {
 		t.Run("answer "+tc.answer, func(t *testing.T) {
 			marker := filepath.Join(ws, "ran-"+tc.answer)
 			os.Remove(marker)
-			master, slave := openPTY(t)
-			defer master.Close()
+			master, slave := ptytest.Open(t)
 			// rm makes the policy ask; the marker shows whether it ran.
 			cmd := exec.Command(bin, "exec", "-w", ws, "--", "sh", "-c", "touch "+marker+"; rm -f nothing")
 			cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave

@@ -535,7 +535,7 @@ func (r *run) rlimits() []rlimit {
 		// per-process cap is looser so that the cgroup, which reports an OOM
 		// kill, is what stops a memory bomb.
 		data := uint64(l.Memory)
-		if r.cg != nil && r.cg.hasMemory() {
+		if r.cg.has("memory") {
 			data *= 2
 		}
 		out = append(out, rlimit{Resource: unix.RLIMIT_DATA, Cur: data, Max: data})

@@ -298,8 +298,6 @@ func writeFile(path, s string) error {
 	return nil
 }
 
-func (cg *cgroup) hasMemory() bool { return cg.has("memory") }
-
 // has reports whether cg enforces the limit named ("memory", "pids").
 func (cg *cgroup) has(limit string) bool {
 	if cg == nil {

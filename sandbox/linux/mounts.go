@@ -183,8 +183,6 @@ func (m *mount) apply() error {
 			return fmt.Errorf("read-only %s: %w", m.Dst, err)
 		}
 		return nil
-	case mMkdir:
-		return ensureDir(dst)
 	case mSymlink:
 		if err := ensureDir(filepath.Dir(dst)); err != nil {
 			return err

@@ -42,7 +42,6 @@ const (
 	mProc       mountKind = "proc"       // fresh procfs at Dst
 	mDev        mountKind = "dev"        // minimal /dev at Dst
 	mReadOnly   mountKind = "readonly"   // make the mount at Dst read-only, recursively
-	mMkdir      mountKind = "mkdir"      // create directory Dst (for mount points on tmpfs)
 	mSymlinkPin mountKind = "symlinkpin" // pin the symlink Dst itself, not its target
 	mSymlink    mountKind = "symlink"    // a symlink at Dst pointing to Src, as written
 )
