@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/cordon-sh/cordon/approval"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,7 +92,7 @@ flags.`,
 				b, _ := json.MarshalIndent(d, "", "  ")
 				fmt.Fprintln(cmd.OutOrStdout(), string(b))
 			} else {
-				printDecision(cmd.OutOrStdout(), text, d)
+				approval.PrintDecision(cmd.OutOrStdout(), text, d)
 			}
 			switch d.Verdict {
 			case policy.Ask:
@@ -106,36 +106,6 @@ flags.`,
 	f.add(cmd)
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the decision as JSON")
 	return cmd
-}
-
-// printDecision writes a decision for a reader: the verdict and why, then
-// each command with its own verdict and the rules that applied.
-func printDecision(w io.Writer, text string, d *policy.Decision) {
-	fmt.Fprintf(w, "%s: %s\n", strings.ToUpper(d.Verdict.String()), oneLine(text, 200))
-	fmt.Fprintf(w, "  rule %s: %s\n", d.Rule, d.Reason)
-	if len(d.Commands) > 0 {
-		fmt.Fprintln(w, "commands:")
-	}
-	for _, c := range d.Commands {
-		name := strings.TrimSpace(c.Name + " " + strings.Join(c.Args, " "))
-		if name == "" {
-			name = "(assignments or redirections)"
-		}
-		via := ""
-		if len(c.Via) > 0 {
-			via = " (via " + strings.Join(c.Via, ", ") + ")"
-		}
-		fmt.Fprintf(w, "  %-6s %s %s%s\n", c.Verdict, c.Pos, oneLine(name, 100), via)
-		fmt.Fprintf(w, "         %s: %s\n", c.Rule, c.Reason)
-		for _, m := range c.Matched {
-			if m.Rule != c.Rule {
-				fmt.Fprintf(w, "         also %s (%s) at %s\n", m.Rule, m.Verdict, m.Source)
-			}
-		}
-	}
-	for _, n := range d.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
-	}
 }
 
 // oneLine shortens s to one line of at most n bytes for display.

@@ -44,6 +44,7 @@ type execFlags struct {
 	jsonOut     bool
 	allowHosts  []string
 	landlockTCP bool
+	mode        approveMode // --approve, parsed once by runExec
 	auditLog    string
 	auditKey    string
 	noAudit     bool
@@ -135,9 +136,11 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	if _, err := os.Stat(ws); err != nil {
 		return usageErr("--workspace %s: %v", f.workspace, errors.Unwrap(err))
 	}
-	if _, err := parseApprove(f.approve); err != nil {
+	mode, err := parseApprove(f.approve)
+	if err != nil {
 		return usageErr("%v", err)
 	}
+	f.mode = mode
 	pol, err := loadPolicy(ws, f.policyFile)
 	if err != nil {
 		return err
@@ -292,11 +295,10 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 		rules := pol.EgressRules()
 		rules.Allow = append(rules.Allow, f.allowHosts...)
 		if f.network == string(sandbox.NetworkProxy) || len(f.allowHosts) > 0 || pol.Network.Mode == "allowlist" {
-			mode, _ := parseApprove(f.approve) // checked above
 			egr, err = newEgress(cmd.Context(), rules, stderr)
 			if err == nil && len(rules.Ask) > 0 {
 				egr.approveWith(func(ctx context.Context, host string, port int) *audit.Approval {
-					return approve(ctx, mode, cmd.InOrStdin(), stderr, &approval.Request{
+					return approve(ctx, f.mode, cmd.InOrStdin(), stderr, &approval.Request{
 						Command: shellJoin(args), Workspace: ws, Agent: f.agent,
 						Kind: approval.KindNetwork, Host: host, Port: port,
 					})
@@ -401,8 +403,7 @@ func judge(cmd *cobra.Command, f *execFlags, pol *policy.Policy, ws string, args
 	case policy.Allow:
 		return d, nil, nil
 	case policy.Ask:
-		mode, _ := parseApprove(f.approve) // checked in runExec
-		a := approve(cmd.Context(), mode, cmd.InOrStdin(), cmd.ErrOrStderr(), &approval.Request{
+		a := approve(cmd.Context(), f.mode, cmd.InOrStdin(), cmd.ErrOrStderr(), &approval.Request{
 			Command: text, Decision: d, Workspace: ws, Agent: f.agent, Kind: approval.KindCommand,
 		})
 		why := a.Reason
