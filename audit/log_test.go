@@ -58,6 +58,11 @@ func writer(path string) error {
 		if err := l.Append(r); err != nil {
 			return err
 		}
+		if n == 0 && i == 0 {
+			// Tell the test that records are being written, so that
+			// a kill never lands before the first one on a slow run.
+			os.Stdout.Write([]byte{'\n'})
+		}
 	}
 	return nil
 }
@@ -449,7 +454,19 @@ func TestKill(t *testing.T) {
 	var lastSeq uint64
 	torn := 0
 	for i := range rounds {
-		cmd := startWriter(t, path, 0, "none")
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), envWriter+"="+path, envCount+"=0", envSync+"=none")
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := out.Read(make([]byte, 1)); err != nil {
+			t.Fatalf("round %d: writer did not start: %v", i, err)
+		}
 		time.Sleep(time.Duration(10+rand.IntN(80)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
