@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cordon-sh/cordon/sandbox"
+	"github.com/cordon-sh/cordon/verify"
 )
 
 // Record is one line of the log: one command an agent asked to run, what
@@ -63,8 +64,8 @@ type Record struct {
 	Network []NetworkEvent `json:"network,omitempty"`
 	// Findings are what output verification flagged, and Changes the
 	// files the command changed in the workspace.
-	Findings []Finding    `json:"findings,omitempty"`
-	Changes  []FileChange `json:"changes,omitempty"`
+	Findings []verify.Finding `json:"findings,omitempty"`
+	Changes  []FileChange     `json:"changes,omitempty"`
 
 	// Stdout and Stderr identify what the command wrote (see Output).
 	Stdout *Output `json:"stdout,omitempty"`
@@ -171,15 +172,6 @@ type NetworkEvent struct {
 	Allowed bool      `json:"allowed"`
 	Rule    string    `json:"rule,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
-}
-
-// Finding is one thing output verification flagged.
-type Finding struct {
-	Kind   string `json:"kind"`             // "secret", "injection", "escape"…
-	Rule   string `json:"rule,omitempty"`   // the rule that matched
-	Stream string `json:"stream,omitempty"` // "stdout", "stderr" or a file
-	Offset int64  `json:"offset,omitempty"` // byte offset in the stream
-	Detail string `json:"detail,omitempty"` // never the secret itself
 }
 
 // FileChange is one file a command changed.

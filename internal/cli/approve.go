@@ -94,15 +94,8 @@ func approve(ctx context.Context, mode approveMode, stdin io.Reader, stderr io.W
 	return a
 }
 
-// prompt asks at a terminal given as in and out, as approve does.
-func prompt(ctx context.Context, in io.Reader, out io.Writer, text string, d *policy.Decision, timeout time.Duration) (bool, string) {
-	t := &approval.Terminal{In: in, Out: out, Timeout: timeout}
-	a, _ := t.Approve(ctx, &approval.Request{Command: text, Decision: d, Kind: approval.KindCommand})
-	return a.Granted, a.Reason
-}
-
-// isTerminal reports whether r is a terminal.
-func isTerminal(r io.Reader) bool {
+// isTerminal reports whether r (a reader or a writer) is a terminal.
+func isTerminal(r any) bool {
 	f, ok := r.(*os.File)
 	if !ok {
 		return false

@@ -6,17 +6,10 @@ import (
 	"github.com/cordon-sh/cordon/audit"
 )
 
-// auditRun is the record of one exec, appended once at its end.
-type auditRun struct {
-	log *audit.Log
-	r   *audit.Record
-}
-
 // openAudit opens the log a run appends to, unless --no-audit.
-func openAudit(f *execFlags) (*auditRun, error) {
-	a := &auditRun{r: &audit.Record{}}
+func openAudit(f *execFlags) (*audit.Log, error) {
 	if f.noAudit {
-		return a, nil
+		return nil, nil
 	}
 	path := f.auditLog
 	if path == "" {
@@ -37,22 +30,5 @@ func openAudit(f *execFlags) (*auditRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit log (pass --no-audit to record nothing): %w", err)
 	}
-	a.log = l
-	return a, nil
-}
-
-func (a *auditRun) append() error {
-	if a.log == nil {
-		return nil
-	}
-	if err := a.log.Append(a.r); err != nil {
-		return fmt.Errorf("audit log: %w (cordon audit repair mends a torn last record)", err)
-	}
-	return nil
-}
-
-func (a *auditRun) close() {
-	if a.log != nil {
-		a.log.Close()
-	}
+	return l, nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cordon-sh/cordon/guard"
 	"github.com/cordon-sh/cordon/policy"
 	"github.com/spf13/cobra"
 )
@@ -84,7 +85,7 @@ flags.`,
 			}
 			text := args[0]
 			if len(args) > 1 {
-				text = shellJoin(args)
+				text = guard.ShellJoin(args)
 			}
 			home, _ := os.UserHomeDir()
 			d := p.Decide(policy.Request{Command: text, Workspace: ws, Home: home})
@@ -115,50 +116,4 @@ func oneLine(s string, n int) string {
 		s = s[:n] + "…"
 	}
 	return s
-}
-
-// shellJoin quotes argv as shell text that bash reads back as the same
-// words, so that the policy judges what exec would run.
-func shellJoin(args []string) string {
-	var b strings.Builder
-	for i, a := range args {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(shellQuote(a, i == 0))
-	}
-	return b.String()
-}
-
-// shellQuote quotes one word. The first word is quoted unless it is a
-// plain name or path, so that "FOO=1" or "if" stays a program name, as
-// exec treats it, rather than an assignment or a keyword.
-func shellQuote(s string, first bool) string {
-	plain := s != ""
-	for i := 0; i < len(s) && plain; i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("_./-+,:@%", c) >= 0:
-		case c == '=' && !first:
-		default:
-			plain = false
-		}
-	}
-	if plain && first && isKeyword(s) {
-		plain = false
-	}
-	if plain {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func isKeyword(s string) bool {
-	switch s {
-	case "if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until",
-		"do", "done", "in", "function", "time", "coproc", "{", "}", "!", "[[", "]]":
-		return true
-	}
-	return false
 }

@@ -15,9 +15,11 @@ import (
 	"github.com/cordon-sh/cordon/approval"
 	"github.com/cordon-sh/cordon/audit"
 	"github.com/cordon-sh/cordon/egress"
+	"github.com/cordon-sh/cordon/guard"
 	"github.com/cordon-sh/cordon/policy"
 	"github.com/cordon-sh/cordon/sandbox"
 	"github.com/cordon-sh/cordon/sandbox/linux"
+	"github.com/cordon-sh/cordon/verify"
 	"github.com/spf13/cobra"
 )
 
@@ -141,95 +143,117 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 		return usageErr("%v", err)
 	}
 	f.mode = mode
+	var network sandbox.NetworkMode
+	switch f.network {
+	case "":
+	case string(sandbox.NetworkNone), string(sandbox.NetworkProxy):
+		network = sandbox.NetworkMode(f.network)
+	default:
+		return usageErr("--network %q: expected none or proxy", f.network)
+	}
+	if network == sandbox.NetworkNone && len(f.allowHosts) > 0 {
+		return usageErr("--network none conflicts with --allow-host")
+	}
+	customize, err := f.customize(cmd)
+	if err != nil {
+		return err
+	}
 	pol, err := loadPolicy(ws, f.policyFile)
 	if err != nil {
 		return err
 	}
 	// Every request is recorded, whatever comes of it. A log that cannot
 	// be opened stops the run: what is not recorded does not happen.
-	rec, err := openAudit(f)
+	log, err := openAudit(f)
 	if err != nil {
 		return &exitError{code: ExitCordon, err: err}
 	}
-	defer rec.close()
-	rec.r.Command = shellJoin(args)
-	rec.r.Argv = args
-	rec.r.Workspace = ws
-	rec.r.Cwd, _ = os.Getwd()
-	rec.r.Agent = f.agent
-	// The policy judges the command before anything is built for it: a
-	// denied command never reaches the sandbox.
-	d, granted, err := judge(cmd, f, pol, ws, args)
-	rec.r.SetDecision(d)
-	rec.r.Approval = granted
-	if err != nil {
-		if aerr := rec.append(); aerr != nil {
-			return &exitError{code: ExitCordon, err: aerr}
-		}
-		return err
+	if log != nil {
+		defer log.Close()
 	}
-	spec, err := sandbox.NewSpec(ws, args)
-	if err != nil {
-		return &exitError{code: ExitCordon, err: err}
+	home, _ := os.UserHomeDir()
+	g := &guard.Guard{
+		Policy: pol, Backend: linux.Backend{}, Audit: log, Warn: stderr, Home: home,
+		Approve: func(ctx context.Context, req *approval.Request) *audit.Approval {
+			return approve(ctx, f.mode, cmd.InOrStdin(), stderr, req)
+		},
 	}
-	switch f.network {
-	case "", string(sandbox.NetworkNone), string(sandbox.NetworkProxy):
+	req := &guard.Request{
+		Argv: args, Workspace: ws, Dir: f.dir, Agent: f.agent,
+		Stdin: stdinFile(cmd.InOrStdin()), Stdout: cmd.OutOrStdout(), Stderr: stderr,
+		Output:  guard.OutputOptions{Terminal: isTerminal(cmd.OutOrStdout()), Idle: 50 * time.Millisecond},
+		Network: network, AllowHosts: f.allowHosts, Customize: customize,
+	}
+	resp, err := g.Run(cmd.Context(), req)
+	var denied *guard.DeniedError
+	var usage *guard.UsageError
+	switch {
+	case err == nil:
+	case errors.As(err, &denied):
+		return &exitError{code: ExitDenied, err: err}
+	case errors.As(err, &usage):
+		return usageErr("%v", err)
+	case errors.Is(err, linux.ErrNotFound):
+		return &exitError{code: ExitNotFound, err: err}
 	default:
-		return usageErr("--network %q: expected none or proxy", f.network)
+		return &exitError{code: ExitCordon, err: err}
 	}
-	if f.network == string(sandbox.NetworkNone) && len(f.allowHosts) > 0 {
-		return usageErr("--network none conflicts with --allow-host")
+	res := resp.Result
+	if f.jsonOut {
+		out := struct {
+			*sandbox.Result
+			Network  []egress.Event   `json:"network,omitempty"`
+			Findings []verify.Finding `json:"findings,omitempty"`
+		}{Result: res, Network: resp.Network, Findings: resp.Findings}
+		b, _ := json.Marshal(out)
+		fmt.Fprintln(stderr, string(b))
 	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "cordon: warning: %s\n", w)
+	}
+	for _, fd := range resp.Findings {
+		if fd.Severity.Rank() >= verify.SeverityMedium.Rank() {
+			fmt.Fprintf(stderr, "cordon: %s\n", fd)
+		}
+	}
+	if res.Reason != sandbox.ReasonExit && res.Reason != sandbox.ReasonSignal {
+		fmt.Fprintf(stderr, "cordon: stopped: %s\n", describe(res, resp.Limits))
+	}
+	if res.ExitCode != 0 {
+		return &exitError{code: res.ExitCode}
+	}
+	return nil
+}
+
+// customize turns the sandbox flags into an adjustment of the sandbox the
+// policy builds. The policy set the limits it names; a flag given on the
+// command line overrides it, since the person typing it is the last word.
+func (f *execFlags) customize(cmd *cobra.Command) (func(*sandbox.Spec) error, error) {
 	for _, list := range [][]string{f.roRoots, f.writable, f.masks} {
 		for _, p := range list {
 			if !filepath.IsAbs(p) {
-				return usageErr("path %q must be absolute", p)
+				return nil, usageErr("path %q must be absolute", p)
 			}
 		}
 	}
 	for _, w := range f.writable {
 		if filepath.Clean(w) == "/" {
-			return usageErr("--writable /: the whole host cannot be writable")
+			return nil, usageErr("--writable /: the whole host cannot be writable")
 		}
 		for _, m := range f.masks {
 			if filepath.Clean(m) == filepath.Clean(w) {
-				return usageErr("--writable %s conflicts with --mask %s", w, m)
+				return nil, usageErr("--writable %s conflicts with --mask %s", w, m)
 			}
 		}
 	}
-	if f.noDefaults {
-		spec.Filesystem.Protected = nil
-	}
-	home, _ := os.UserHomeDir()
-	for _, w := range pol.Apply(spec, home, os.Environ()) {
-		fmt.Fprintf(stderr, "cordon: warning: %s\n", w)
-	}
-	if len(f.roRoots) > 0 {
-		spec.Filesystem.ReadOnlyRoots = f.roRoots
-	}
-	spec.Filesystem.Writable = append(spec.Filesystem.Writable, f.writable...)
-	spec.Filesystem.Masked = append(spec.Filesystem.Masked, f.masks...)
-	spec.Filesystem.Protected = append(spec.Filesystem.Protected, f.protects...)
-	if f.dir != "" {
-		spec.Dir = f.dir
-	}
-
-	if len(f.envAllow) > 0 || len(f.setenv) > 0 {
-		set := map[string]string{}
-		for _, kv := range spec.Env {
-			k, v, _ := strings.Cut(kv, "=")
-			set[k] = v
+	set := map[string]string{}
+	for _, kv := range f.setenv {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageErr("--setenv %q: expected NAME=VALUE", kv)
 		}
-		for _, kv := range f.setenv {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok || k == "" {
-				return usageErr("--setenv %q: expected NAME=VALUE", kv)
-			}
-			set[k] = v
-		}
-		spec.Env = sandbox.Environment(os.Environ(), f.envAllow, set)
+		set[k] = v
 	}
-
 	var perr error
 	size := func(name, s string) int64 {
 		n, err := policy.ParseSize(s)
@@ -238,131 +262,85 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 		}
 		return n
 	}
-	// The policy set the limits it names; a flag given on the command
-	// line overrides it, since the person typing it is the last word.
 	changed := cmd.Flags().Changed
-	spec.Filesystem.TmpSize = size("tmp-size", f.tmpSize)
-	l := &spec.Limits
+	tmpSize := size("tmp-size", f.tmpSize)
+	var limits sandbox.Limits
 	if changed("memory") {
-		l.Memory = size("memory", f.memory)
-	}
-	if changed("pids") {
-		l.Processes = f.pids
-	}
-	if changed("cpu-time") {
-		l.CPUTime = f.cpuTime
-	}
-	if changed("timeout") {
-		l.Timeout = f.timeout
+		limits.Memory = size("memory", f.memory)
 	}
 	if changed("output-limit") {
-		l.OutputBytes = size("output-limit", f.output)
+		limits.OutputBytes = size("output-limit", f.output)
 	}
 	if changed("file-size") {
-		l.FileSize = size("file-size", f.fileSize)
+		limits.FileSize = size("file-size", f.fileSize)
 	}
-	if changed("open-files") {
-		l.OpenFiles = f.openFiles
-	}
-	spec.Limits = spec.Limits.WithDefaults()
 	if perr != nil {
-		return perr
+		return nil, perr
 	}
 	if f.pids <= 0 || f.openFiles <= 0 || f.timeout <= 0 || f.cpuTime <= 0 {
-		return usageErr("--pids, --open-files, --timeout and --cpu-time must be positive")
+		return nil, usageErr("--pids, --open-files, --timeout and --cpu-time must be positive")
 	}
+	var require []sandbox.Protection
 	for _, r := range f.require {
 		p, err := sandbox.ParseProtection(r)
 		if err != nil {
-			return usageErr("--require: %v", err)
+			return nil, usageErr("--require: %v", err)
 		}
-		spec.Require = append(spec.Require, p)
+		if p == sandbox.ProtectCgroup && f.noCgroup {
+			return nil, usageErr("--no-cgroup conflicts with --require cgroup")
+		}
+		require = append(require, p)
 	}
-
-	spec.NoCgroup = f.noCgroup
-	if f.noCgroup {
-		for _, p := range spec.Require {
-			if p == sandbox.ProtectCgroup {
-				return usageErr("--no-cgroup conflicts with --require cgroup")
+	return func(spec *sandbox.Spec) error {
+		if f.noDefaults {
+			spec.Filesystem.Protected = nil
+		}
+		if len(f.roRoots) > 0 {
+			spec.Filesystem.ReadOnlyRoots = f.roRoots
+		}
+		spec.Filesystem.Writable = append(spec.Filesystem.Writable, f.writable...)
+		spec.Filesystem.Masked = append(spec.Filesystem.Masked, f.masks...)
+		spec.Filesystem.Protected = append(spec.Filesystem.Protected, f.protects...)
+		if len(f.envAllow) > 0 || len(f.setenv) > 0 {
+			env := map[string]string{}
+			for _, kv := range spec.Env {
+				k, v, _ := strings.Cut(kv, "=")
+				env[k] = v
 			}
-		}
-	}
-	spec.Network.RestrictTCP = f.landlockTCP
-	// The network: the policy's allow list, and hosts added here, go
-	// through the egress proxy; anything else is no network at all.
-	var egr *egressRun
-	if f.network != string(sandbox.NetworkNone) {
-		rules := pol.EgressRules()
-		rules.Allow = append(rules.Allow, f.allowHosts...)
-		if f.network == string(sandbox.NetworkProxy) || len(f.allowHosts) > 0 || pol.Network.Mode == "allowlist" {
-			egr, err = newEgress(cmd.Context(), rules, stderr)
-			if err == nil && len(rules.Ask) > 0 {
-				egr.approveWith(func(ctx context.Context, host string, port int) *audit.Approval {
-					return approve(ctx, f.mode, cmd.InOrStdin(), stderr, &approval.Request{
-						Command: shellJoin(args), Workspace: ws, Agent: f.agent,
-						Kind: approval.KindNetwork, Host: host, Port: port,
-					})
-				})
+			for k, v := range set {
+				env[k] = v
 			}
-			if err != nil {
-				return usageErr("%v", err)
-			}
-			egr.attach(spec)
+			spec.Env = sandbox.Environment(os.Environ(), f.envAllow, env)
 		}
-	}
-	if egr == nil {
-		spec.Network.Mode = sandbox.NetworkNone
-	}
-	spec.Stdin = stdinFile(cmd.InOrStdin())
-	outDigest, errDigest := audit.NewOutputDigest(0), audit.NewOutputDigest(0)
-	spec.Stdout = io.MultiWriter(cmd.OutOrStdout(), outDigest)
-	spec.Stderr = io.MultiWriter(stderr, errDigest)
-	rec.r.SetSpec(spec)
-	res, err := linux.Backend{}.Run(cmd.Context(), spec)
-	if egr != nil {
-		egr.stop()
-	}
-	if err != nil {
-		rec.r.Error = err.Error()
-		if aerr := rec.append(); aerr != nil {
-			return &exitError{code: ExitCordon, err: aerr}
+		spec.Filesystem.TmpSize = tmpSize
+		l := &spec.Limits
+		if changed("memory") {
+			l.Memory = limits.Memory
 		}
-		if errors.Is(err, linux.ErrNotFound) {
-			return &exitError{code: ExitNotFound, err: err}
+		if changed("pids") {
+			l.Processes = f.pids
 		}
-		return &exitError{code: ExitCordon, err: err}
-	}
-	rec.r.SetResult(res)
-	rec.r.Stdout, rec.r.Stderr = outDigest.Output(), errDigest.Output()
-	if egr != nil {
-		rec.r.Network = egr.auditEvents()
-	}
-	if err := rec.append(); err != nil {
-		// The command ran; its record is lost. That is cordon's failure
-		// and is said so, over the command's own status.
-		return &exitError{code: ExitCordon, err: err}
-	}
-	if f.jsonOut {
-		out := struct {
-			*sandbox.Result
-			Network []egress.Event `json:"network,omitempty"`
-		}{Result: res}
-		if egr != nil {
-			out.Network = egr.report()
+		if changed("cpu-time") {
+			l.CPUTime = f.cpuTime
 		}
-		b, _ := json.Marshal(out)
-		fmt.Fprintln(stderr, string(b))
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintf(stderr, "cordon: warning: %s\n", w)
-	}
-	if res.Reason != sandbox.ReasonExit && res.Reason != sandbox.ReasonSignal {
-		fmt.Fprintf(stderr, "cordon: stopped: %s\n", describe(res, spec.Limits))
-	}
-	if res.ExitCode != 0 {
-		return &exitError{code: res.ExitCode}
-	}
-	return nil
+		if changed("timeout") {
+			l.Timeout = f.timeout
+		}
+		if changed("output-limit") {
+			l.OutputBytes = limits.OutputBytes
+		}
+		if changed("file-size") {
+			l.FileSize = limits.FileSize
+		}
+		if changed("open-files") {
+			l.OpenFiles = f.openFiles
+		}
+		spec.Limits = spec.Limits.WithDefaults()
+		spec.Require = append(spec.Require, require...)
+		spec.NoCgroup = f.noCgroup
+		spec.Network.RestrictTCP = f.landlockTCP
+		return nil
+	}, nil
 }
 
 func describe(res *sandbox.Result, l sandbox.Limits) string {
@@ -383,36 +361,6 @@ func describe(res *sandbox.Result, l sandbox.Limits) string {
 		return "killed: the run was cancelled"
 	}
 	return string(res.Reason)
-}
-
-// judge applies the policy's decision on the command: deny stops it, ask
-// stops it unless someone approves. The argv is quoted into shell text so
-// that "sh -c TEXT" is judged by the commands of TEXT.
-func judge(cmd *cobra.Command, f *execFlags, pol *policy.Policy, ws string, args []string) (*policy.Decision, *audit.Approval, error) {
-	text := shellJoin(args)
-	home, _ := os.UserHomeDir()
-	req := policy.Request{Command: text, Workspace: ws, Home: home}
-	if f.dir != "" {
-		req.Dir = f.dir
-		if !filepath.IsAbs(f.dir) {
-			req.Dir = filepath.Join(ws, f.dir)
-		}
-	}
-	d := pol.Decide(req)
-	switch d.Verdict {
-	case policy.Allow:
-		return d, nil, nil
-	case policy.Ask:
-		a := approve(cmd.Context(), f.mode, cmd.InOrStdin(), cmd.ErrOrStderr(), &approval.Request{
-			Command: text, Decision: d, Workspace: ws, Agent: f.agent, Kind: approval.KindCommand,
-		})
-		why := a.Reason
-		if a.Granted {
-			return d, a, nil
-		}
-		return d, a, &exitError{code: ExitDenied, err: fmt.Errorf("not run: it needs approval (rule %s: %s), and %s", d.Rule, d.Reason, why)}
-	}
-	return d, nil, &exitError{code: ExitDenied, err: fmt.Errorf("denied by policy rule %s: %s", d.Rule, d.Reason)}
 }
 
 // currentUser names the person at the terminal for the audit record.

@@ -3,15 +3,15 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cordon-sh/cordon/approval"
 	"github.com/cordon-sh/cordon/policy"
-	"github.com/cordon-sh/cordon/shell"
 )
 
 // noUserPolicy keeps the tests away from the caller's own policy.
@@ -130,25 +130,6 @@ func TestExecPolicy(t *testing.T) {
 	}
 }
 
-func TestShellJoin(t *testing.T) {
-	for _, args := range [][]string{
-		{"ls", "-la"},
-		{"sh", "-c", "echo 'x' && rm -rf \"$HOME\""},
-		{"FOO=1", "x"},
-		{"if", "a b", "", "it's", "$(id)", "*.go", "~", "a=b", "\n"},
-	} {
-		text := shellJoin(args)
-		an, err := shell.Analyze(text)
-		if err != nil {
-			t.Fatalf("%q -> %q: %v", args, text, err)
-		}
-		c := an.Commands[0]
-		if got := append([]string{c.Name}, c.Args...); !slices.Equal(got, args) || an.Dynamic && args[0] != "sh" {
-			t.Errorf("%q -> %q -> %q (dynamic %v)", args, text, got, an.Dynamic)
-		}
-	}
-}
-
 func TestPrompt(t *testing.T) {
 	d := &policy.Decision{Verdict: policy.Ask, Rule: "r", Reason: "why"}
 	for _, tt := range []struct {
@@ -169,4 +150,11 @@ func TestPrompt(t *testing.T) {
 	if ok, why := prompt(context.Background(), r, &out, "x", d, 50*time.Millisecond); ok || !strings.Contains(why, "no answer") {
 		t.Errorf("timeout: %v %s", ok, why)
 	}
+}
+
+// prompt asks at a terminal given as in and out, as approve does.
+func prompt(ctx context.Context, in io.Reader, out io.Writer, text string, d *policy.Decision, timeout time.Duration) (bool, string) {
+	t := &approval.Terminal{In: in, Out: out, Timeout: timeout}
+	a, _ := t.Approve(ctx, &approval.Request{Command: text, Decision: d, Kind: approval.KindCommand})
+	return a.Granted, a.Reason
 }

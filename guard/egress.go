@@ -1,9 +1,8 @@
-package cli
+package guard
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 
@@ -27,7 +26,7 @@ type egressRun struct {
 
 // newEgress builds the proxy for rules; refusals are told on stderr as they
 // happen, so that a failing download says why.
-func newEgress(ctx context.Context, rules egress.Rules, stderr io.Writer) (*egressRun, error) {
+func newEgress(ctx context.Context, rules egress.Rules, warn func(string, ...any)) (*egressRun, error) {
 	if err := rules.Validate(); err != nil {
 		return nil, fmt.Errorf("network rules: %w", err)
 	}
@@ -40,7 +39,7 @@ func newEgress(ctx context.Context, rules egress.Rules, stderr io.Writer) (*egre
 			e.events = append(e.events, ev)
 			e.mu.Unlock()
 			if ev.Decision != egress.Allow {
-				fmt.Fprintf(stderr, "cordon: network: refused %s:%d: %s\n", ev.Host, ev.Port, ev.Reason)
+				warn("network: refused %s:%d: %s", ev.Host, ev.Port, ev.Reason)
 			}
 		},
 	}
