@@ -187,6 +187,7 @@ func Merge(base, over *Policy) (*Policy, error) {
 		Filesystem: cloneFS(base.Filesystem),
 		Network:    Network{Mode: base.Network.Mode, Allow: slices.Clone(base.Network.Allow), Deny: slices.Clone(base.Network.Deny), Ask: slices.Clone(base.Network.Ask)},
 		Limits:     base.Limits,
+		Output:     base.Output,
 		Env:        Env{Allow: slices.Clone(base.Env.Allow)},
 		Require:    slices.Clone(base.Require),
 		Files:      append(slices.Clone(base.Files), over.Files...),
@@ -328,6 +329,32 @@ func Merge(base, over *Policy) (*Policy, error) {
 	}
 	if v := lower("open_files", int64(l.OpenFiles), int64(eff.OpenFiles), count); v != 0 {
 		m.Limits.OpenFiles = int(v)
+	}
+
+	effOut, o := m.Output.Effective(), over.Output
+	if o.Limit != 0 {
+		if strict && o.Limit > effOut.Limit {
+			fail("output.limit", "output.limit: %s is more than the %s allowed by the user or default policy; a project policy can only lower it", FormatSize(o.Limit), FormatSize(effOut.Limit))
+		}
+		m.Output.Limit = o.Limit
+	}
+	for _, set := range []struct {
+		key       string
+		have, new string
+		dst       *string
+	}{
+		{"secrets", effOut.Secrets, o.Secrets, &m.Output.Secrets},
+		{"injection", effOut.Injection, o.Injection, &m.Output.Injection},
+		{"withhold_at", effOut.WithholdAt, o.WithholdAt, &m.Output.WithholdAt},
+	} {
+		if set.new == "" {
+			continue
+		}
+		order := strictness[set.key]
+		if strict && slices.Index(order, set.new) < slices.Index(order, set.have) {
+			fail("output."+set.key, "output.%s: %s is weaker than the %s set by the user or default policy; a project policy can only make it stricter", set.key, set.new, set.have)
+		}
+		*set.dst = set.new
 	}
 
 	for i, a := range over.Env.Allow {

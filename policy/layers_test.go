@@ -92,6 +92,13 @@ commands:
 		{"project passes a variable", "version: 1\nenv:\n  allow: [AWS_SECRET_ACCESS_KEY]\n", "", 0, "",
 			".cordon.yaml:3:11: env.allow: a project policy cannot pass AWS_SECRET_ACCESS_KEY"},
 		{"project widens the roots", "version: 1\nfilesystem:\n  read_only_roots: [/usr, /etc]\n", "", 0, "", ""},
+		{"project stops redaction", "version: 1\noutput:\n  secrets: flag\n", "", 0, "",
+			".cordon.yaml:3:12: output.secrets: flag is weaker than the redact set by the user or default policy"},
+		{"project raises the output limit", "version: 1\noutput:\n  limit: 2G\n", "", 0, "",
+			".cordon.yaml:3:10: output.limit: 2G is more than the 1M allowed"},
+		{"project lets injection through", "version: 1\noutput:\n  injection: withhold\n  withhold_at: high\n", "", 0, "", ""},
+		{"project bad value", "version: 1\noutput:\n  injection: block\n", "", 0, "",
+			".cordon.yaml:3:14: output.injection: expected one of flag, strip, withhold, found \"block\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +116,26 @@ commands:
 				t.Errorf("%s: %s by %s, want %s by %s", tt.cmd, v, rule, tt.want, tt.rule)
 			}
 		})
+	}
+}
+
+// Output settings: the user may loosen them, a project only tighten.
+func TestOutputLayers(t *testing.T) {
+	p, err := layered(t, "version: 1\noutput:\n  secrets: flag\n  limit: 4M\n", "version: 1\noutput:\n  injection: withhold\n  withhold_at: medium\n  limit: 64K\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Output{Limit: 64 << 10, Secrets: "flag", Injection: "withhold", WithholdAt: "medium"}
+	if got := p.Output.Effective(); got != want {
+		t.Fatalf("output %+v, want %+v", got, want)
+	}
+	p, err = layered(t, "", "version: 1\noutput:\n  injection: strip\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Output{Limit: DefaultOutputLimit, Secrets: "redact", Injection: "strip", WithholdAt: "high"}
+	if got := p.Output.Effective(); got != want {
+		t.Fatalf("output %+v, want %+v", got, want)
 	}
 }
 

@@ -241,7 +241,7 @@ func (d *decoder) policy(n *yaml.Node, p *Policy) {
 		return
 	}
 	hasVersion := false
-	d.fields(n, "policy", []string{"version", "commands", "filesystem", "network", "limits", "env", "require"}, func(key string, k, v *yaml.Node) {
+	d.fields(n, "policy", policyKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "version":
 			hasVersion = true
@@ -258,6 +258,8 @@ func (d *decoder) policy(n *yaml.Node, p *Policy) {
 			d.network(v, &p.Network)
 		case "limits":
 			d.limits(v, &p.Limits)
+		case "output":
+			d.output(v, &p.Output)
 		case "env":
 			d.env(v, &p.Env)
 		case "require":
@@ -275,6 +277,9 @@ func (d *decoder) policy(n *yaml.Node, p *Policy) {
 		d.errorf(n, "policy: missing version: 1")
 	}
 }
+
+// policyKeys are the top-level keys of a policy file.
+var policyKeys = []string{"version", "commands", "filesystem", "network", "limits", "output", "env", "require"}
 
 var ruleKeys = []string{"id", "decision", "reason", "program", "program_path", "args", "any_arg", "args_match", "path", "dest", "write", "read", "via", "code_exec", "dynamic", "assigns", "with_program"}
 
@@ -588,6 +593,38 @@ func (d *decoder) limits(n *yaml.Node, l *Limits) {
 			} else {
 				l.Timeout = t
 			}
+		}
+	})
+}
+
+func (d *decoder) output(n *yaml.Node, o *Output) {
+	d.fields(n, "output", []string{"limit", "secrets", "injection", "withhold_at"}, func(key string, k, v *yaml.Node) {
+		what := "output." + key
+		s, ok := d.str(v, what)
+		if !ok {
+			return
+		}
+		d.mark(what, v)
+		if key == "limit" {
+			b, err := ParseSize(s)
+			if err != nil || b <= 0 {
+				d.errorf(v, "%s: expected a size such as 1M or 256K, found %q", what, s)
+				return
+			}
+			o.Limit = b
+			return
+		}
+		if !slices.Contains(strictness[key], s) {
+			d.errorf(v, "%s: expected one of %s, found %q", what, strings.Join(strictness[key], ", "), s)
+			return
+		}
+		switch key {
+		case "secrets":
+			o.Secrets = s
+		case "injection":
+			o.Injection = s
+		case "withhold_at":
+			o.WithholdAt = s
 		}
 	})
 }

@@ -115,6 +115,7 @@ type Policy struct {
 	Filesystem Filesystem `json:"filesystem"`
 	Network    Network    `json:"network"`
 	Limits     Limits     `json:"limits"`
+	Output     Output     `json:"output"`
 	Env        Env        `json:"env"`
 	// Require names protections a run must have; see sandbox.Protection.
 	Require []sandbox.Protection `json:"require,omitempty"`
@@ -218,6 +219,53 @@ type Network struct {
 
 // Limits bound a run; a zero field leaves the limit to the next layer or
 // to sandbox.DefaultLimits.
+// Output says how a command's output is verified before the agent sees
+// it. Empty fields take the defaults given by Effective.
+type Output struct {
+	// Limit bounds each stream the agent gets; past it the middle is cut.
+	Limit int64 `json:"limit,omitempty"`
+	// Secrets is "redact" (the default) or "flag" (report only).
+	Secrets string `json:"secrets,omitempty"`
+	// Injection is what prompt-injection signals do: "flag" (report them,
+	// the default), "strip" (remove the spans) or "withhold" (hold the
+	// whole output back when a signal at or above WithholdAt is found).
+	Injection  string `json:"injection,omitempty"`
+	WithholdAt string `json:"withhold_at,omitempty"`
+}
+
+// Output defaults.
+const (
+	DefaultOutputLimit = 1 << 20
+	DefaultSecrets     = "redact"
+	DefaultInjection   = "flag"
+	DefaultWithholdAt  = "high"
+)
+
+// Effective returns o with the defaults filled in.
+func (o Output) Effective() Output {
+	if o.Limit == 0 {
+		o.Limit = DefaultOutputLimit
+	}
+	if o.Secrets == "" {
+		o.Secrets = DefaultSecrets
+	}
+	if o.Injection == "" {
+		o.Injection = DefaultInjection
+	}
+	if o.WithholdAt == "" {
+		o.WithholdAt = DefaultWithholdAt
+	}
+	return o
+}
+
+// strictness ranks the values of the output settings: a project policy
+// may only move up.
+var strictness = map[string][]string{
+	"secrets":     {"flag", "redact"},
+	"injection":   {"flag", "strip", "withhold"},
+	"withhold_at": {"high", "medium", "low", "info"},
+}
+
 type Limits struct {
 	Memory    int64         `json:"memory,omitempty"`
 	Pids      int           `json:"pids,omitempty"`

@@ -30,7 +30,7 @@ func TestSchema(t *testing.T) {
 		t.Fatalf("schema.json: %v", err)
 	}
 	keys := func(m map[string]json.RawMessage) []string { return slices.Sorted(maps.Keys(m)) }
-	if got, want := keys(s.Properties), slices.Sorted(slices.Values([]string{"version", "commands", "filesystem", "network", "limits", "env", "require"})); !slices.Equal(got, want) {
+	if got, want := keys(s.Properties), slices.Sorted(slices.Values(policyKeys)); !slices.Equal(got, want) {
 		t.Errorf("top-level keys %v, want %v", got, want)
 	}
 	if got, want := keys(s.Defs.Rule.Properties), slices.Sorted(slices.Values(ruleKeys)); !slices.Equal(got, want) {
