@@ -78,7 +78,7 @@ type Request struct {
 // OutputOptions say how output is verified.
 type OutputOptions struct {
 	// Limit bounds each stream's verified output; past it the middle is
-	// cut. Zero takes DefaultOutputLimit.
+	// cut. Zero takes the policy's output.limit.
 	Limit int64
 	// Terminal keeps colour codes, for output printed on a terminal.
 	Terminal bool
@@ -86,9 +86,6 @@ type OutputOptions struct {
 	// person watching sees progress; zero waits for the checks' window.
 	Idle time.Duration
 }
-
-// DefaultOutputLimit is how much of each stream a caller gets by default.
-const DefaultOutputLimit = 8 << 20
 
 // Response is what came of a request. Fields are nil where the pipeline
 // did not get that far.
