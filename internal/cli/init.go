@@ -154,8 +154,11 @@ func mergeFile(name string, edit func(*jsonObject) (bool, error)) (bool, error) 
 		return false, fmt.Errorf("%s:%s; fix or move the file and run init again", name, err)
 	}
 	changed, err := edit(o)
-	if err != nil || !changed {
-		return false, err
+	if err != nil {
+		return false, fmt.Errorf("%s: %w; fix or move the file and run init again", name, err)
+	}
+	if !changed {
+		return false, nil
 	}
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, o.marshal(), "", "  "); err != nil {
