@@ -67,6 +67,7 @@ type claudeToolInput struct {
 	FilePath     *string `json:"file_path"`     // Read, Edit, MultiEdit, Write
 	NotebookPath *string `json:"notebook_path"` // NotebookEdit
 	Path         *string `json:"path"`          // Grep, Glob (optional)
+	Pattern      *string `json:"pattern"`       // Glob
 	URL          *string `json:"url"`           // WebFetch
 }
 
@@ -237,6 +238,13 @@ func claudePre(cmd *cobra.Command, f *policyFlags, in *claudeHookInput) *claudeH
 			if p == nil || *p == "" {
 				p = &dir // the search runs in the working directory
 			}
+			if kind == toolList && ti.Pattern != nil {
+				// An absolute pattern lists wherever it points, whatever
+				// path says: judge the directory before its first wildcard.
+				if base := globBase(*ti.Pattern); base != "" {
+					p = &base
+				}
+			}
 		}
 		if p == nil || *p == "" {
 			return deny("the %s call names no file", in.ToolName)
@@ -256,6 +264,24 @@ func claudePre(cmd *cobra.Command, f *policyFlags, in *claudeHookInput) *claudeH
 		return decided(pol.DecideHost(host, port))
 	}
 	return nil
+}
+
+// globBase returns the directory an absolute glob pattern starts in, or ""
+// for a relative pattern.
+func globBase(pattern string) string {
+	if !strings.HasPrefix(pattern, "/") && !strings.HasPrefix(pattern, "~") {
+		return ""
+	}
+	if i := strings.IndexAny(pattern, "*?[{"); i >= 0 {
+		pattern = pattern[:i]
+		if j := strings.LastIndexByte(pattern, '/'); j >= 0 {
+			pattern = pattern[:j+1]
+		}
+	}
+	if pattern == "~" || pattern == "" {
+		return pattern
+	}
+	return filepath.Clean(pattern)
 }
 
 type toolKind int

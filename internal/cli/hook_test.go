@@ -166,6 +166,24 @@ func TestHookBadToolInput(t *testing.T) {
 	}
 }
 
+// Glob with an absolute pattern lists where the pattern points.
+func TestHookGlobPattern(t *testing.T) {
+	e := newHookEnv(t)
+	for pattern, want := range map[string]string{
+		e.home + "/.ssh/*": "deny", "~/.ssh/id_*": "deny", "**/*.go": "allow", e.ws + "/**/*.go": "allow",
+	} {
+		in, _ := json.Marshal(map[string]any{"hook_event_name": "PreToolUse", "cwd": e.ws, "tool_name": "Glob",
+			"tool_input": map[string]any{"pattern": pattern}})
+		_, stdout, stderr := runHook(t, string(in))
+		if stdout == "" {
+			t.Fatalf("%s: no answer; %s", pattern, stderr)
+		}
+		if a := preAnswer(t, stdout); a.PermissionDecision != want {
+			t.Errorf("%s: %+v, want %s", pattern, a, want)
+		}
+	}
+}
+
 // Tools cordon does not judge, and events it does not handle, get no
 // answer: Claude Code's own permission flow decides.
 func TestHookPassThrough(t *testing.T) {
