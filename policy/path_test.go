@@ -170,6 +170,29 @@ network:
 	}
 }
 
+// DecidePath keeps no state between calls: many goroutines at once get
+// the answers one gets alone (run with -race).
+func TestDecidePathConcurrent(t *testing.T) {
+	ws, home := pathTree(t)
+	p := Default()
+	done := make(chan bool)
+	for range 4 {
+		go func() {
+			ok := true
+			for range 50 {
+				ok = ok && p.DecidePath(PathRequest{Path: "key", Workspace: ws, Home: home}).Verdict == Deny &&
+					p.DecidePath(PathRequest{Path: "src/main.go", Write: true, Workspace: ws, Home: home}).Verdict == Allow
+			}
+			done <- ok
+		}()
+	}
+	for range 4 {
+		if !<-done {
+			t.Error("a concurrent decision differed")
+		}
+	}
+}
+
 func BenchmarkDecidePath(b *testing.B) {
 	ws, home := pathTree(b)
 	p := Default()
