@@ -282,3 +282,15 @@ func (c compiled) decide(d destination) (Decision, string) {
 	}
 	return Deny, fmt.Sprintf("%s:%d matches no allow rule", d, d.port)
 }
+
+// HostAddr reports whether host, as a destination, is an IP address in
+// any spelling the C library accepts ("127.1", "0x7f000001", "[::1]",
+// full-width digits …), and returns the address. A host that is not a
+// valid name either is returned as an error.
+func HostAddr(host string) (netip.Addr, bool, error) {
+	d, err := parseHost(host)
+	if err != nil {
+		return netip.Addr{}, false, err
+	}
+	return d.addr, d.addr.IsValid(), nil
+}

@@ -71,4 +71,14 @@
 // add masked and protected paths, lower limits, narrow the read-only
 // roots and the network; an attempt to loosen is an error at the
 // setting's position.
+//
+// # Agents' own tools
+//
+// An agent also reads, writes and fetches with tools of its own, outside
+// any sandbox. DecidePath judges a file such a tool would read or write
+// with the lists the sandbox enforces (masked credential stores,
+// protected workspace paths, the workspace and the writable paths) and
+// the command rules on redirections, symbolic links resolved. DecideHost
+// judges a host with the network lists the egress proxy applies. Both
+// return a Decision with a rule and a reason, like Decide.
 package policy
