@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cordon-sh/cordon/audit"
 	"github.com/cordon-sh/cordon/policy"
 	"github.com/cordon-sh/cordon/verify"
 	"github.com/spf13/cobra"
@@ -87,6 +88,7 @@ type claudeHookOutput struct {
 
 func newHookClaudeCode() *cobra.Command {
 	f := &policyFlags{}
+	af := &execFlags{}
 	cmd := &cobra.Command{
 		Use:   "claude-code",
 		Short: "A Claude Code PreToolUse and PostToolUse hook",
@@ -112,9 +114,12 @@ the event's cwd.`,
     "hooks": [{"type": "command", "command": "cordon hook claude-code"}]}]}}`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runClaudeHook(cmd, f)
+			return runClaudeHook(cmd, f, af)
 		},
 	}
+	cmd.Flags().StringVar(&af.auditLog, "audit-log", "", "append a record of each judgement to this log (default: the user's cordon audit log)")
+	cmd.Flags().StringVar(&af.auditKey, "audit-key", "", "sign the log's head with this Ed25519 private key")
+	cmd.Flags().BoolVar(&af.noAudit, "no-audit", false, "record nothing")
 	cmd.Flags().StringVarP(&f.workspace, "workspace", "w", "", "the workspace (default: $CLAUDE_PROJECT_DIR, else the event's cwd)")
 	cmd.Flags().StringVar(&f.file, "policy", "", "read this project policy instead of the workspace's .cordon.yaml")
 	return cmd
@@ -126,7 +131,7 @@ func hookBlock(format string, a ...any) error {
 	return &exitError{code: ExitHookBlock, err: fmt.Errorf("hook: "+format+"; the tool call is blocked", a...)}
 }
 
-func runClaudeHook(cmd *cobra.Command, f *policyFlags) error {
+func runClaudeHook(cmd *cobra.Command, f *policyFlags, af *execFlags) error {
 	data, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), hookInputLimit+1))
 	if err != nil {
 		return hookBlock("reading the event: %v", err)
@@ -139,19 +144,44 @@ func runClaudeHook(cmd *cobra.Command, f *policyFlags) error {
 		return hookBlock("the event is not valid JSON: %s", jsonErrorAt(data, err))
 	}
 	out := cmd.OutOrStdout()
+	// What was judged is recorded like a command run: an answer that
+	// cannot be recorded is not given, and the call is blocked.
+	rec := &audit.Record{Agent: "claude-code", Session: in.SessionID, Cwd: in.Cwd, Command: hookCommand(&in)}
+	record := func() error {
+		log, err := openAudit(af)
+		if err == nil && log != nil {
+			defer log.Close()
+			err = log.Append(rec)
+		}
+		if err != nil {
+			return hookBlock("audit log: %v", err)
+		}
+		return nil
+	}
 	switch in.HookEventName {
 	case "PreToolUse":
 		if in.ToolName == "" {
 			return hookBlock("the PreToolUse event names no tool_name")
 		}
-		return writeAnswer(out, claudePre(cmd, f, &in))
+		a := claudePre(cmd, f, &in, rec)
+		if a == nil {
+			return nil
+		}
+		if err := record(); err != nil {
+			return err
+		}
+		return writeAnswer(out, a)
 	case "PostToolUse":
-		a, err := claudePost(&in)
+		a, findings, err := claudePost(&in)
 		if err != nil {
 			return hookBlock("%v", err)
 		}
 		if a == nil {
 			return nil
+		}
+		rec.Findings = findings
+		if err := record(); err != nil {
+			return err
 		}
 		return writeAnswer(out, a)
 	case "":
@@ -174,7 +204,7 @@ func writeAnswer(w io.Writer, a *claudeHookAnswer) error {
 
 // claudePre judges a PreToolUse event. It returns nil for a tool cordon
 // does not judge.
-func claudePre(cmd *cobra.Command, f *policyFlags, in *claudeHookInput) *claudeHookAnswer {
+func claudePre(cmd *cobra.Command, f *policyFlags, in *claudeHookInput, rec *audit.Record) *claudeHookAnswer {
 	answer := func(v policy.Verdict, reason string) *claudeHookAnswer {
 		return &claudeHookAnswer{HookSpecificOutput: &claudeHookOutput{
 			HookEventName:            "PreToolUse",
@@ -183,9 +213,12 @@ func claudePre(cmd *cobra.Command, f *policyFlags, in *claudeHookInput) *claudeH
 		}}
 	}
 	deny := func(format string, a ...any) *claudeHookAnswer {
-		return answer(policy.Deny, "cordon: "+fmt.Sprintf(format, a...))
+		why := fmt.Sprintf(format, a...)
+		rec.Decision = &audit.Decision{Verdict: policy.Deny.String(), Rule: "hook-input", Reason: why}
+		return answer(policy.Deny, "cordon: "+why)
 	}
 	decided := func(d *policy.Decision) *claudeHookAnswer {
+		rec.SetDecision(d)
 		return answer(d.Verdict, fmt.Sprintf("cordon: %s by rule %s: %s", d.Verdict, d.Rule, d.Reason))
 	}
 
@@ -368,19 +401,38 @@ func urlHostPort(s string) (string, int, error) {
 
 // claudePost checks a PostToolUse event's tool output. It returns nil when
 // there is nothing to say.
-func claudePost(in *claudeHookInput) (*claudeHookAnswer, error) {
+func claudePost(in *claudeHookInput) (*claudeHookAnswer, []verify.Finding, error) {
 	dets := postDetectors()
 	if len(dets) == 0 || len(in.ToolResponse) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	s := verify.NewStream(io.Discard, verify.StreamOptions{Name: "output", Detectors: dets})
 	if err := writeStrings(s, in.ToolResponse); err != nil {
-		return nil, fmt.Errorf("the tool_response cannot be read: %v", err)
+		return nil, nil, fmt.Errorf("the tool_response cannot be read: %v", err)
 	}
 	if err := s.Close(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return postAnswer(in.ToolName, s.Findings()), nil
+	return postAnswer(in.ToolName, s.Findings()), s.Findings(), nil
+}
+
+// hookCommand is what the audit record says was asked: the shell text of
+// a Bash call, else the tool and its input.
+func hookCommand(in *claudeHookInput) string {
+	var ti claudeToolInput
+	if in.ToolName == "Bash" && json.Unmarshal(in.ToolInput, &ti) == nil && ti.Command != nil {
+		return *ti.Command
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, in.ToolInput) != nil {
+		b.Reset()
+		b.Write(in.ToolInput)
+	}
+	s := in.ToolName + " " + b.String()
+	if len(s) > 4096 {
+		s = s[:4096] + "…"
+	}
+	return s
 }
 
 // writeStrings writes every string in the JSON value v to w, each on its

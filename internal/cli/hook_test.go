@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cordon-sh/cordon/audit"
 	"github.com/cordon-sh/cordon/verify"
 )
 
@@ -337,5 +338,33 @@ func TestHookBinary(t *testing.T) {
 	code, stdout, stderr := hook(e.fixture(t, "malformed.json"))
 	if code != 2 || stdout != "" || !strings.Contains(stderr, "blocked") {
 		t.Errorf("malformed: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// Every judgement is recorded in the audit log; a log that cannot be
+// written blocks the call.
+func TestHookAudit(t *testing.T) {
+	e := newHookEnv(t)
+	log := filepath.Join(t.TempDir(), "audit.jsonl")
+	code, stdout, stderr := runHook(t, e.fixture(t, "pre-bash-rm-home.json"), "--audit-log", log)
+	if code != 0 || preAnswer(t, stdout).PermissionDecision != "deny" {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := audit.ParseRecord(bytes.TrimSpace(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Agent != "claude-code" || r.Decision == nil || r.Decision.Verdict != "deny" || r.Decision.Rule != "delete-outside-workspace" || !strings.Contains(r.Command, "rm -rf") {
+		t.Fatalf("record %+v", r)
+	}
+	// A log in a directory that is a file cannot be opened.
+	bad := filepath.Join(e.ws, "main.go", "audit.jsonl")
+	code, stdout, _ = runHook(t, e.fixture(t, "pre-bash-allowed.json"), "--audit-log", bad)
+	if code != ExitHookBlock || stdout != "" {
+		t.Fatalf("unwritable log: exit %d, answer %q", code, stdout)
 	}
 }
