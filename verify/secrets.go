@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/bits"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"sync"
@@ -82,19 +83,35 @@ func (s ruleSet) union(o ruleSet) {
 }
 
 type keyword struct {
-	word  string // lower case
-	rules ruleSet
-	multi bool // one of its rules spans lines
+	word  string  // lower case
+	rules ruleSet // rules that run near the keyword
+	// assign are rules that also need an assignment after it; see
+	// assignAfter.
+	assign ruleSet
+	multi  bool // one of its rules spans lines
+
+	// anchored are the assign rules that run anchored at the keyword.
+	anchored []*compiledRule
+
+	anyPlain, anyAssign, anyRegion bool
 }
 
 type compiledRule struct {
 	*secretRule
 	index     int
 	multiline bool
-	repl      []byte
-	once      sync.Once
-	re        *regexp.Regexp
-	allow     []compiledAllowlist
+	// anchored, when set, is the part of the regex after the keyword;
+	// are is it compiled to match at the start of its input only.
+	anchored string
+	are      *regexp.Regexp
+	// group is the keyword group, and gre it compiled to match a
+	// keyword exactly: the group may be case-sensitive.
+	group string
+	gre   *regexp.Regexp
+	repl  []byte
+	once  sync.Once
+	re    *regexp.Regexp
+	allow []compiledAllowlist
 }
 
 type compiledAllowlist struct {
@@ -133,17 +150,30 @@ func newSecretDetector(rules []secretRule, global []secretAllowlist) *secretDete
 		// rules' \s can also cross a line end, which region allows for.
 		r.multiline = strings.Contains(r.regex, `[\s\S`) || strings.Contains(r.regex, `(?s`) || strings.Contains(r.regex, `[\r\n]`)
 		r.repl = []byte("[REDACTED:" + r.id + "]")
+		shape := assignShapeOf(r.regex, r.keywords)
+		gated, anchored := shape.gated, shape.suffix
+		r.anchored, r.group = shape.suffix, shape.group
 		for _, w := range r.keywords {
 			w = strings.ToLower(w)
 			k := kws[w]
 			if k == nil {
-				k = &keyword{word: w, rules: make(ruleSet, d.words)}
+				k = &keyword{word: w, rules: make(ruleSet, d.words), assign: make(ruleSet, d.words)}
 				kws[w] = k
 				p := pairOf(w[0], w[1])
 				d.pairs[p>>6] |= 1 << (p & 63)
 				d.byPair[p] = append(d.byPair[p], k)
 			}
-			k.rules.add(i)
+			switch {
+			case gated && anchored != "":
+				k.anchored = append(k.anchored, r)
+				k.anyAssign = true
+			case gated:
+				k.assign.add(i)
+				k.anyAssign, k.anyRegion = true, true
+			default:
+				k.rules.add(i)
+				k.anyPlain = true
+			}
 			k.multi = k.multi || r.multiline
 		}
 	}
@@ -193,9 +223,19 @@ func (d *secretDetector) Scan(dst []Match, buf []byte, from int, final bool) []M
 			if !hasFoldPrefix(buf[i:], k.word) {
 				continue
 			}
+			q := i + len(k.word)
+			assign := k.anyAssign && assignAfter(buf, q)
+			if assign {
+				for _, r := range k.anchored {
+					dst = d.runAnchored(dst, r, buf, from, i, q, start)
+				}
+			}
+			if !k.anyPlain && !(assign && k.anyRegion) {
+				continue
+			}
 			rlo, rhi := region(buf, i, i+len(k.word), k.multi)
 			if lo >= 0 && rlo > hi {
-				dst = d.run(dst, buf, from, lo, hi, set)
+				dst = d.run(dst, buf, from, lo, hi, start, set)
 				clear(set)
 				lo = -1
 			}
@@ -205,10 +245,13 @@ func (d *secretDetector) Scan(dst []Match, buf []byte, from int, final bool) []M
 				lo, hi = min(lo, rlo), max(hi, rhi)
 			}
 			set.union(k.rules)
+			if assign {
+				set.union(k.assign)
+			}
 		}
 	}
 	if lo >= 0 {
-		dst = d.run(dst, buf, from, lo, hi, set)
+		dst = d.run(dst, buf, from, lo, hi, start, set)
 	}
 	return d.dropGeneric(dst, start)
 }
@@ -287,66 +330,118 @@ func region(buf []byte, p, q int, multi bool) (lo, hi int) {
 
 // run applies the rules in set to buf[lo:hi] and appends the matches
 // whose span starts in buf[from:].
-func (d *secretDetector) run(dst []Match, buf []byte, from, lo, hi int, set ruleSet) []Match {
+func (d *secretDetector) run(dst []Match, buf []byte, from, lo, hi, start int, set ruleSet) []Match {
 	for w, word := range set {
 		for word != 0 {
 			i := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
-			dst = d.runRule(dst, &d.rules[i], buf, from, lo, hi)
+			dst = d.runRule(dst, &d.rules[i], buf, from, lo, hi, start)
 		}
 	}
 	return dst
 }
 
-func (d *secretDetector) runRule(dst []Match, r *compiledRule, buf []byte, from, lo, hi int) []Match {
+func (d *secretDetector) runRule(dst []Match, r *compiledRule, buf []byte, from, lo, hi, start int) []Match {
+	d.compile(r)
+	for _, m := range r.re.FindAllSubmatchIndex(buf[lo:hi], -1) {
+		for k := range m {
+			if m[k] >= 0 {
+				m[k] += lo
+			}
+		}
+		dst = d.accept(dst, r, buf, from, m, start)
+	}
+	return dst
+}
+
+// runAnchored runs a rule's regex after the keyword at buf[p:q], and
+// takes the name before the keyword as the start of the match.
+func (d *secretDetector) runAnchored(dst []Match, r *compiledRule, buf []byte, from, p, q, start int) []Match {
+	d.compile(r)
+	if !r.gre.Match(buf[p:q]) {
+		return dst
+	}
+	_, hi := region(buf, p, q, false)
+	m := r.are.FindSubmatchIndex(buf[q:hi])
+	if m == nil {
+		return dst
+	}
+	for k := range m {
+		if m[k] >= 0 {
+			m[k] += q
+		}
+	}
+	s := p
+	for s > 0 && p-s < 50 && (isAssignName(buf[s-1]) && buf[s-1] != ' ' && buf[s-1] != '\t') {
+		s--
+	}
+	m[0] = s
+	return d.accept(dst, r, buf, from, m, start)
+}
+
+func (d *secretDetector) compile(r *compiledRule) {
 	r.once.Do(func() { r.compile() })
 	d.gonce.Do(func() { d.global = compileAllowlists(d.global0) })
-	text := buf[lo:hi]
-	for _, m := range r.re.FindAllSubmatchIndex(text, -1) {
-		ms, me := m[0], m[1]
-		// gitleaks trims newlines off the match.
-		for ms < me && text[ms] == '\n' {
-			ms++
-		}
-		for me > ms && text[me-1] == '\n' {
-			me--
-		}
-		ss, se := ms, me
-		if len(m) >= 4 {
-			if g := r.secretGroup; g > 0 {
-				if 2*g+1 >= len(m) || m[2*g] < 0 {
-					continue
-				}
-				ss, se = m[2*g], m[2*g+1]
-			} else {
-				for g := 1; 2*g+1 < len(m); g++ {
-					if m[2*g] >= 0 && m[2*g+1] > m[2*g] {
-						ss, se = m[2*g], m[2*g+1]
-						break
-					}
+}
+
+// accept applies gitleaks' checks to a match, m as from
+// FindSubmatchIndex on buf, and appends it to dst if it passes.
+func (d *secretDetector) accept(dst []Match, r *compiledRule, buf []byte, from int, m []int, start int) []Match {
+	ms, me := m[0], m[1]
+	// gitleaks trims newlines off the match.
+	for ms < me && buf[ms] == '\n' {
+		ms++
+	}
+	for me > ms && buf[me-1] == '\n' {
+		me--
+	}
+	ss, se := ms, me
+	if len(m) >= 4 {
+		if g := r.secretGroup; g > 0 {
+			if 2*g+1 >= len(m) || m[2*g] < 0 {
+				return dst
+			}
+			ss, se = m[2*g], m[2*g+1]
+		} else {
+			for g := 1; 2*g+1 < len(m); g++ {
+				if m[2*g] >= 0 && m[2*g+1] > m[2*g] {
+					ss, se = m[2*g], m[2*g+1]
+					break
 				}
 			}
 		}
-		if lo+ss < from || se <= ss {
-			continue
-		}
-		secret := text[ss:se]
-		if r.entropy != 0 && shannonEntropy(secret) <= r.entropy {
-			continue
-		}
-		line := lineAround(buf, lo+ms, lo+me)
-		if allowed(d.global, secret, text[ms:me], line) || allowed(r.allow, secret, text[ms:me], line) {
-			continue
-		}
-		dst = append(dst, Match{Start: lo + ss, End: lo + se, Replace: r.repl, Priority: PrioritySecret,
-			Finding: &Finding{Kind: KindSecret, Rule: r.id, Severity: SeverityHigh,
-				Action: ActionRedacted, Message: r.description}})
 	}
-	return dst
+	if ss < from || se <= ss {
+		return dst
+	}
+	for _, o := range dst[start:] {
+		if o.Finding.Rule == r.id && o.Start < se && ss < o.End {
+			return dst // found already, from another keyword
+		}
+	}
+	secret := buf[ss:se]
+	if r.entropy != 0 && shannonEntropy(secret) <= r.entropy {
+		return dst
+	}
+	line := lineAround(buf, ms, me)
+	if allowed(d.global, secret, buf[ms:me], line) || allowed(r.allow, secret, buf[ms:me], line) {
+		return dst
+	}
+	return append(dst, Match{Start: ss, End: se, Replace: r.repl, Priority: PrioritySecret,
+		Finding: &Finding{Kind: KindSecret, Rule: r.id, Severity: SeverityHigh,
+			Action: ActionRedacted, Message: r.description}})
 }
 
 func (r *compiledRule) compile() {
 	r.re = regexp.MustCompile(r.regex)
+	if r.anchored != "" {
+		r.are = regexp.MustCompile(`(?i)^(?:` + r.anchored + `)`)
+		r.gre = regexp.MustCompile(`(?i)^(?:` + r.group + `)$`)
+		if r.are.NumSubexp() != r.re.NumSubexp() {
+			// assignGated checked this; the groups must line up.
+			panic("verify: anchored regex of " + r.id + " numbers its groups differently")
+		}
+	}
 	r.allow = compileAllowlists(r.allowlists)
 }
 
@@ -471,4 +566,180 @@ func lastFoldIndex(b []byte, w string) int {
 		}
 	}
 	return -1
+}
+
+// assignSyntax is how about half of gitleaks' rules (those made by its
+// GenerateSemiGenericRegex, and generic-api-key) require an assignment
+// right after their keyword: "password = ...", "token: ...".
+const assignSyntax = `(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)`
+
+// assignShape says how a rule's regex relates to assignSyntax. A rule
+// is gated when every match of its regex has, at its top level, a
+// group whose strings all end in one of the rule's keywords, followed
+// by assignSyntax: then a keyword with no assignment after it cannot
+// be part of a match. It is anchored when, moreover, the regex is
+// semiGenericPrefix (an optional name), the group (whose strings are
+// all keywords) and the rest, with nothing captured before the rest:
+// a match is then the group at a keyword followed by the rest, and the
+// rest can run anchored at the keyword's end.
+type assignShape struct {
+	gated         bool
+	group, suffix string // for an anchored rule
+}
+
+func assignShapeOf(re string, keywords []string) assignShape {
+	i := strings.Index(re, assignSyntax)
+	if i < 0 || strings.Count(re, assignSyntax) != 1 || i == 0 || re[i-1] != ')' {
+		return assignShape{}
+	}
+	// The group before: from its "(" to re[i-1].
+	depth, j := 0, i-1
+	for ; j >= 0; j-- {
+		switch {
+		case re[j] == ')' && (j == 0 || re[j-1] != '\\'):
+			depth++
+		case re[j] == '(' && (j == 0 || re[j-1] != '\\'):
+			depth--
+		}
+		if depth == 0 {
+			break
+		}
+	}
+	if j <= 0 {
+		return assignShape{}
+	}
+	flags := syntax.Perl
+	if strings.HasPrefix(re, "(?i)") {
+		flags |= syntax.FoldCase
+	}
+	// The pieces must be the top-level sequence of the whole regex, so
+	// that no alternation goes around the assignment.
+	full, err1 := syntax.Parse(re, syntax.Perl)
+	pre, err2 := syntax.Parse(re[:j], syntax.Perl)
+	group, err3 := syntax.Parse(re[j:i], flags)
+	rest, err4 := syntax.Parse(re[i:], flags)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || full.Op != syntax.OpConcat || rest.Op != syntax.OpConcat {
+		return assignShape{}
+	}
+	seq := []*syntax.Regexp{pre}
+	if pre.Op == syntax.OpConcat {
+		seq = pre.Sub
+	} else if pre.Op == syntax.OpEmptyMatch {
+		seq = nil
+	}
+	seq = append(append(slices.Clone(seq), group), rest.Sub...)
+	if !slices.EqualFunc(full.Sub, seq, (*syntax.Regexp).Equal) {
+		return assignShape{}
+	}
+	words, ok := literalStrings(group.Simplify(), 64)
+	if !ok {
+		return assignShape{}
+	}
+	exact := true
+	for _, w := range words {
+		w = strings.ToLower(w)
+		if !slices.ContainsFunc(keywords, func(k string) bool { return strings.HasSuffix(w, strings.ToLower(k)) }) {
+			return assignShape{}
+		}
+		exact = exact && slices.ContainsFunc(keywords, func(k string) bool { return strings.EqualFold(w, k) })
+	}
+	if !exact || re[:j] != semiGenericPrefix || hasCapture(group) {
+		return assignShape{gated: true}
+	}
+	return assignShape{gated: true, group: re[j:i], suffix: re[i:]}
+}
+
+const semiGenericPrefix = `(?i)[\w.-]{0,50}?`
+
+func hasCapture(re *syntax.Regexp) bool {
+	if re.Op == syntax.OpCapture {
+		return true
+	}
+	return slices.ContainsFunc(re.Sub, hasCapture)
+}
+
+// literalStrings lists the strings re matches, if they are few.
+func literalStrings(re *syntax.Regexp, limit int) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return []string{string(re.Rune)}, true
+	case syntax.OpEmptyMatch:
+		return []string{""}, true
+	case syntax.OpCapture:
+		return literalStrings(re.Sub[0], limit)
+	case syntax.OpCharClass:
+		var out []string
+		for k := 0; k+1 < len(re.Rune); k += 2 {
+			for r := re.Rune[k]; r <= re.Rune[k+1]; r++ {
+				if len(out) >= limit {
+					return nil, false
+				}
+				out = append(out, string(r))
+			}
+		}
+		return out, true
+	case syntax.OpQuest:
+		s, ok := literalStrings(re.Sub[0], limit)
+		return append(s, ""), ok
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range re.Sub {
+			s, ok := literalStrings(sub, limit)
+			if !ok || len(out)+len(s) > limit {
+				return nil, false
+			}
+			out = append(out, s...)
+		}
+		return out, true
+	case syntax.OpConcat:
+		out := []string{""}
+		for _, sub := range re.Sub {
+			s, ok := literalStrings(sub, limit)
+			if !ok || len(out)*len(s) > limit {
+				return nil, false
+			}
+			var next []string
+			for _, a := range out {
+				for _, b := range s {
+					next = append(next, a+b)
+				}
+			}
+			out = next
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// assignAfter reports whether buf at q can match assignSyntax.
+func assignAfter(buf []byte, q int) bool {
+	for i := 0; i <= 20 && q+i <= len(buf); i++ {
+		if i > 0 && !isAssignName(buf[q+i-1]) {
+			break
+		}
+		for j := 0; j <= 3 && q+i+j < len(buf); j++ {
+			p := q + i + j
+			if j > 0 && !isAssignSpace(buf[p-1]) {
+				break
+			}
+			switch c := buf[p]; {
+			case c == '=' || c == '>' || c == ':' || c == ',':
+				return true
+			case (c == '|' || c == '?') && p+1 < len(buf) && (buf[p+1] == '|' && c == '|' || buf[p+1] == '=' && c == '?'):
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isAssignName is [ \t\w.-].
+func isAssignName(c byte) bool {
+	return c == ' ' || c == '\t' || c == '.' || c == '-' || c == '_' ||
+		'0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// isAssignSpace is [\s'"]: Go's \s is [\t\n\f\r ].
+func isAssignSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == '\'' || c == '"'
 }
