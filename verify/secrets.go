@@ -90,8 +90,10 @@ type keyword struct {
 	assign ruleSet
 	multi  bool // one of its rules spans lines
 
-	// anchored are the assign rules that run anchored at the keyword.
-	anchored []*compiledRule
+	// anchored are the assign rules that run anchored at the keyword's
+	// end, starts the rules whose matches start with a keyword and run
+	// anchored at its start.
+	anchored, starts []*compiledRule
 
 	anyPlain, anyAssign, anyRegion bool
 }
@@ -100,6 +102,10 @@ type compiledRule struct {
 	*secretRule
 	index     int
 	multiline bool
+	// starts says that every match starts with one of the keywords,
+	// after a word boundary if boundary; sre is the regex anchored.
+	starts, boundary bool
+	sre              *regexp.Regexp
 	// anchored, when set, is the part of the regex after the keyword;
 	// are is it compiled to match at the start of its input only.
 	anchored string
@@ -153,6 +159,7 @@ func newSecretDetector(rules []secretRule, global []secretAllowlist) *secretDete
 		shape := assignShapeOf(r.regex, r.keywords)
 		gated, anchored := shape.gated, shape.suffix
 		r.anchored, r.group = shape.suffix, shape.group
+		r.starts, r.boundary = startsWithKeyword(r.regex, r.keywords)
 		for _, w := range r.keywords {
 			w = strings.ToLower(w)
 			k := kws[w]
@@ -164,6 +171,8 @@ func newSecretDetector(rules []secretRule, global []secretAllowlist) *secretDete
 				d.byPair[p] = append(d.byPair[p], k)
 			}
 			switch {
+			case r.starts:
+				k.starts = append(k.starts, r)
 			case gated && anchored != "":
 				k.anchored = append(k.anchored, r)
 				k.anyAssign = true
@@ -224,6 +233,9 @@ func (d *secretDetector) Scan(dst []Match, buf []byte, from int, final bool) []M
 				continue
 			}
 			q := i + len(k.word)
+			for _, r := range k.starts {
+				dst = d.runAtStart(dst, r, buf, from, i, q, start)
+			}
 			assign := k.anyAssign && assignAfter(buf, q)
 			if assign {
 				for _, r := range k.anchored {
@@ -379,6 +391,108 @@ func (d *secretDetector) runAnchored(dst []Match, r *compiledRule, buf []byte, f
 	return d.accept(dst, r, buf, from, m, start)
 }
 
+// runAtStart runs a rule whose matches start with a keyword at the
+// keyword at buf[p:q].
+func (d *secretDetector) runAtStart(dst []Match, r *compiledRule, buf []byte, from, p, q, start int) []Match {
+	if r.boundary && p > 0 && isWordByte(buf[p-1]) == isWordByte(buf[p]) {
+		return dst
+	}
+	d.compile(r)
+	_, hi := region(buf, p, q, r.multiline)
+	m := r.sre.FindSubmatchIndex(buf[p:hi])
+	if m == nil {
+		return dst
+	}
+	for k := range m {
+		if m[k] >= 0 {
+			m[k] += p
+		}
+	}
+	return d.accept(dst, r, buf, from, m, start)
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// startsWithKeyword reports whether every match of re starts with one
+// of the keywords (in any case), possibly after a word boundary: then
+// the regex need only be tried, anchored, where a keyword is.
+func startsWithKeyword(re string, keywords []string) (starts, boundary bool) {
+	g, err := syntax.Parse(re, syntax.Perl)
+	if err != nil {
+		return false, false
+	}
+	g = g.Simplify()
+	for g.Op == syntax.OpCapture {
+		g = g.Sub[0]
+	}
+	if g.Op == syntax.OpConcat && len(g.Sub) > 1 && g.Sub[0].Op == syntax.OpWordBoundary {
+		boundary = true
+		g = &syntax.Regexp{Op: syntax.OpConcat, Sub: g.Sub[1:]}
+	}
+	prefixes, ok := literalPrefixes(g)
+	if !ok {
+		return false, false
+	}
+	for _, p := range prefixes {
+		p = strings.ToLower(p)
+		if !slices.ContainsFunc(keywords, func(k string) bool { return strings.HasPrefix(p, strings.ToLower(k)) }) {
+			return false, false
+		}
+	}
+	return true, boundary
+}
+
+// literalPrefixes lists literal strings one of which starts every
+// match of re.
+func literalPrefixes(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return []string{string(re.Rune)}, true
+	case syntax.OpCapture:
+		return literalPrefixes(re.Sub[0])
+	case syntax.OpConcat:
+		// The literal pieces in front, then the prefixes of the first
+		// piece that is not literal.
+		acc := []string{""}
+		for _, sub := range re.Sub {
+			next, ok := literalStrings(sub, 64)
+			literal := ok
+			if !ok {
+				if next, ok = literalPrefixes(sub); !ok {
+					break
+				}
+			}
+			if len(acc)*len(next) > 256 {
+				break
+			}
+			var cross []string
+			for _, a := range acc {
+				for _, b := range next {
+					cross = append(cross, a+b)
+				}
+			}
+			acc = cross
+			if !literal {
+				break
+			}
+		}
+		return acc, !slices.Contains(acc, "")
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range re.Sub {
+			p, ok := literalPrefixes(sub)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, p...)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
 func (d *secretDetector) compile(r *compiledRule) {
 	r.once.Do(func() { r.compile() })
 	d.gonce.Do(func() { d.global = compileAllowlists(d.global0) })
@@ -434,6 +548,9 @@ func (d *secretDetector) accept(dst []Match, r *compiledRule, buf []byte, from i
 
 func (r *compiledRule) compile() {
 	r.re = regexp.MustCompile(r.regex)
+	if r.starts {
+		r.sre = regexp.MustCompile(`^(?:` + r.regex + `)`)
+	}
 	if r.anchored != "" {
 		r.are = regexp.MustCompile(`(?i)^(?:` + r.anchored + `)`)
 		r.gre = regexp.MustCompile(`(?i)^(?:` + r.group + `)$`)
@@ -627,7 +744,14 @@ func assignShapeOf(re string, keywords []string) assignShape {
 	} else if pre.Op == syntax.OpEmptyMatch {
 		seq = nil
 	}
-	seq = append(append(slices.Clone(seq), group), rest.Sub...)
+	seq = slices.Clone(seq)
+	if group.Op == syntax.OpConcat {
+		// The parser flattens a non-capturing group into its parent.
+		seq = append(seq, group.Sub...)
+	} else {
+		seq = append(seq, group)
+	}
+	seq = append(seq, rest.Sub...)
 	if !slices.EqualFunc(full.Sub, seq, (*syntax.Regexp).Equal) {
 		return assignShape{}
 	}
