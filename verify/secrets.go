@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/bits"
 	"regexp"
-	"regexp/syntax"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +25,22 @@ type secretRule struct {
 	entropy    float64
 	keywords   []string // lower case; the rule runs only near one
 	allowlists []secretAllowlist
+
+	// How the regex can be run near a keyword, as the generator found
+	// with verify/internal/secretshape (parsing regexes at each start
+	// of cordon would cost tens of milliseconds).
+	//
+	// multiline: a match can span lines.
+	multiline bool
+	// starts: every match starts with a keyword, after a word
+	// boundary if boundary; the regex runs anchored at the keyword.
+	starts, boundary bool
+	// gated: every match has a keyword followed by an assignment
+	// (see assignAfter). When suffix is set, a match is the keyword
+	// group (source in group) at a keyword, followed by suffix: suffix
+	// runs anchored at the keyword's end.
+	gated         bool
+	group, suffix string
 }
 
 // What an allowlist's regexes are tested against.
@@ -100,24 +115,15 @@ type keyword struct {
 
 type compiledRule struct {
 	*secretRule
-	index     int
-	multiline bool
-	// starts says that every match starts with one of the keywords,
-	// after a word boundary if boundary; sre is the regex anchored.
-	starts, boundary bool
-	sre              *regexp.Regexp
-	// anchored, when set, is the part of the regex after the keyword;
-	// are is it compiled to match at the start of its input only.
-	anchored string
-	are      *regexp.Regexp
-	// group is the keyword group, and gre it compiled to match a
-	// keyword exactly: the group may be case-sensitive.
-	group string
-	gre   *regexp.Regexp
-	repl  []byte
-	once  sync.Once
-	re    *regexp.Regexp
-	allow []compiledAllowlist
+	index int
+	// sre is the regex anchored at its start, for a rule that starts
+	// with a keyword; are is suffix anchored, and gre the keyword group
+	// matching a whole keyword (the group may be case-sensitive).
+	sre, are, gre *regexp.Regexp
+	repl          []byte
+	once          sync.Once
+	re            *regexp.Regexp
+	allow         []compiledAllowlist
 }
 
 type compiledAllowlist struct {
@@ -152,14 +158,8 @@ func newSecretDetector(rules []secretRule, global []secretAllowlist) *secretDete
 		r := &d.rules[i]
 		r.secretRule = &rules[i]
 		r.index = i
-		// The rules whose matches span lines say so with these; other
-		// rules' \s can also cross a line end, which region allows for.
-		r.multiline = strings.Contains(r.regex, `[\s\S`) || strings.Contains(r.regex, `(?s`) || strings.Contains(r.regex, `[\r\n]`)
 		r.repl = []byte("[REDACTED:" + r.id + "]")
-		shape := assignShapeOf(r.regex, r.keywords)
-		gated, anchored := shape.gated, shape.suffix
-		r.anchored, r.group = shape.suffix, shape.group
-		r.starts, r.boundary = startsWithKeyword(r.regex, r.keywords)
+		gated, anchored := r.gated, r.suffix
 		for _, w := range r.keywords {
 			w = strings.ToLower(w)
 			k := kws[w]
@@ -415,84 +415,6 @@ func isWordByte(c byte) bool {
 	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
-// startsWithKeyword reports whether every match of re starts with one
-// of the keywords (in any case), possibly after a word boundary: then
-// the regex need only be tried, anchored, where a keyword is.
-func startsWithKeyword(re string, keywords []string) (starts, boundary bool) {
-	g, err := syntax.Parse(re, syntax.Perl)
-	if err != nil {
-		return false, false
-	}
-	g = g.Simplify()
-	for g.Op == syntax.OpCapture {
-		g = g.Sub[0]
-	}
-	if g.Op == syntax.OpConcat && len(g.Sub) > 1 && g.Sub[0].Op == syntax.OpWordBoundary {
-		boundary = true
-		g = &syntax.Regexp{Op: syntax.OpConcat, Sub: g.Sub[1:]}
-	}
-	prefixes, ok := literalPrefixes(g)
-	if !ok {
-		return false, false
-	}
-	for _, p := range prefixes {
-		p = strings.ToLower(p)
-		if !slices.ContainsFunc(keywords, func(k string) bool { return strings.HasPrefix(p, strings.ToLower(k)) }) {
-			return false, false
-		}
-	}
-	return true, boundary
-}
-
-// literalPrefixes lists literal strings one of which starts every
-// match of re.
-func literalPrefixes(re *syntax.Regexp) ([]string, bool) {
-	switch re.Op {
-	case syntax.OpLiteral:
-		return []string{string(re.Rune)}, true
-	case syntax.OpCapture:
-		return literalPrefixes(re.Sub[0])
-	case syntax.OpConcat:
-		// The literal pieces in front, then the prefixes of the first
-		// piece that is not literal.
-		acc := []string{""}
-		for _, sub := range re.Sub {
-			next, ok := literalStrings(sub, 64)
-			literal := ok
-			if !ok {
-				if next, ok = literalPrefixes(sub); !ok {
-					break
-				}
-			}
-			if len(acc)*len(next) > 256 {
-				break
-			}
-			var cross []string
-			for _, a := range acc {
-				for _, b := range next {
-					cross = append(cross, a+b)
-				}
-			}
-			acc = cross
-			if !literal {
-				break
-			}
-		}
-		return acc, !slices.Contains(acc, "")
-	case syntax.OpAlternate:
-		var out []string
-		for _, sub := range re.Sub {
-			p, ok := literalPrefixes(sub)
-			if !ok {
-				return nil, false
-			}
-			out = append(out, p...)
-		}
-		return out, true
-	}
-	return nil, false
-}
-
 func (d *secretDetector) compile(r *compiledRule) {
 	r.once.Do(func() { r.compile() })
 	d.gonce.Do(func() { d.global = compileAllowlists(d.global0) })
@@ -551,11 +473,11 @@ func (r *compiledRule) compile() {
 	if r.starts {
 		r.sre = regexp.MustCompile(`^(?:` + r.regex + `)`)
 	}
-	if r.anchored != "" {
-		r.are = regexp.MustCompile(`(?i)^(?:` + r.anchored + `)`)
+	if r.suffix != "" {
+		r.are = regexp.MustCompile(`(?i)^(?:` + r.suffix + `)`)
 		r.gre = regexp.MustCompile(`(?i)^(?:` + r.group + `)$`)
 		if r.are.NumSubexp() != r.re.NumSubexp() {
-			// assignGated checked this; the groups must line up.
+			// secretshape checked this; the groups must line up.
 			panic("verify: anchored regex of " + r.id + " numbers its groups differently")
 		}
 	}
@@ -683,156 +605,6 @@ func lastFoldIndex(b []byte, w string) int {
 		}
 	}
 	return -1
-}
-
-// assignSyntax is how about half of gitleaks' rules (those made by its
-// GenerateSemiGenericRegex, and generic-api-key) require an assignment
-// right after their keyword: "password = ...", "token: ...".
-const assignSyntax = `(?:[ \t\w.-]{0,20})[\s'"]{0,3}(?:=|>|:{1,3}=|\|\||:|=>|\?=|,)`
-
-// assignShape says how a rule's regex relates to assignSyntax. A rule
-// is gated when every match of its regex has, at its top level, a
-// group whose strings all end in one of the rule's keywords, followed
-// by assignSyntax: then a keyword with no assignment after it cannot
-// be part of a match. It is anchored when, moreover, the regex is
-// semiGenericPrefix (an optional name), the group (whose strings are
-// all keywords) and the rest, with nothing captured before the rest:
-// a match is then the group at a keyword followed by the rest, and the
-// rest can run anchored at the keyword's end.
-type assignShape struct {
-	gated         bool
-	group, suffix string // for an anchored rule
-}
-
-func assignShapeOf(re string, keywords []string) assignShape {
-	i := strings.Index(re, assignSyntax)
-	if i < 0 || strings.Count(re, assignSyntax) != 1 || i == 0 || re[i-1] != ')' {
-		return assignShape{}
-	}
-	// The group before: from its "(" to re[i-1].
-	depth, j := 0, i-1
-	for ; j >= 0; j-- {
-		switch {
-		case re[j] == ')' && (j == 0 || re[j-1] != '\\'):
-			depth++
-		case re[j] == '(' && (j == 0 || re[j-1] != '\\'):
-			depth--
-		}
-		if depth == 0 {
-			break
-		}
-	}
-	if j <= 0 {
-		return assignShape{}
-	}
-	flags := syntax.Perl
-	if strings.HasPrefix(re, "(?i)") {
-		flags |= syntax.FoldCase
-	}
-	// The pieces must be the top-level sequence of the whole regex, so
-	// that no alternation goes around the assignment.
-	full, err1 := syntax.Parse(re, syntax.Perl)
-	pre, err2 := syntax.Parse(re[:j], syntax.Perl)
-	group, err3 := syntax.Parse(re[j:i], flags)
-	rest, err4 := syntax.Parse(re[i:], flags)
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || full.Op != syntax.OpConcat || rest.Op != syntax.OpConcat {
-		return assignShape{}
-	}
-	seq := []*syntax.Regexp{pre}
-	if pre.Op == syntax.OpConcat {
-		seq = pre.Sub
-	} else if pre.Op == syntax.OpEmptyMatch {
-		seq = nil
-	}
-	seq = slices.Clone(seq)
-	if group.Op == syntax.OpConcat {
-		// The parser flattens a non-capturing group into its parent.
-		seq = append(seq, group.Sub...)
-	} else {
-		seq = append(seq, group)
-	}
-	seq = append(seq, rest.Sub...)
-	if !slices.EqualFunc(full.Sub, seq, (*syntax.Regexp).Equal) {
-		return assignShape{}
-	}
-	words, ok := literalStrings(group.Simplify(), 64)
-	if !ok {
-		return assignShape{}
-	}
-	exact := true
-	for _, w := range words {
-		w = strings.ToLower(w)
-		if !slices.ContainsFunc(keywords, func(k string) bool { return strings.HasSuffix(w, strings.ToLower(k)) }) {
-			return assignShape{}
-		}
-		exact = exact && slices.ContainsFunc(keywords, func(k string) bool { return strings.EqualFold(w, k) })
-	}
-	if !exact || re[:j] != semiGenericPrefix || hasCapture(group) {
-		return assignShape{gated: true}
-	}
-	return assignShape{gated: true, group: re[j:i], suffix: re[i:]}
-}
-
-const semiGenericPrefix = `(?i)[\w.-]{0,50}?`
-
-func hasCapture(re *syntax.Regexp) bool {
-	if re.Op == syntax.OpCapture {
-		return true
-	}
-	return slices.ContainsFunc(re.Sub, hasCapture)
-}
-
-// literalStrings lists the strings re matches, if they are few.
-func literalStrings(re *syntax.Regexp, limit int) ([]string, bool) {
-	switch re.Op {
-	case syntax.OpLiteral:
-		return []string{string(re.Rune)}, true
-	case syntax.OpEmptyMatch:
-		return []string{""}, true
-	case syntax.OpCapture:
-		return literalStrings(re.Sub[0], limit)
-	case syntax.OpCharClass:
-		var out []string
-		for k := 0; k+1 < len(re.Rune); k += 2 {
-			for r := re.Rune[k]; r <= re.Rune[k+1]; r++ {
-				if len(out) >= limit {
-					return nil, false
-				}
-				out = append(out, string(r))
-			}
-		}
-		return out, true
-	case syntax.OpQuest:
-		s, ok := literalStrings(re.Sub[0], limit)
-		return append(s, ""), ok
-	case syntax.OpAlternate:
-		var out []string
-		for _, sub := range re.Sub {
-			s, ok := literalStrings(sub, limit)
-			if !ok || len(out)+len(s) > limit {
-				return nil, false
-			}
-			out = append(out, s...)
-		}
-		return out, true
-	case syntax.OpConcat:
-		out := []string{""}
-		for _, sub := range re.Sub {
-			s, ok := literalStrings(sub, limit)
-			if !ok || len(out)*len(s) > limit {
-				return nil, false
-			}
-			var next []string
-			for _, a := range out {
-				for _, b := range s {
-					next = append(next, a+b)
-				}
-			}
-			out = next
-		}
-		return out, true
-	}
-	return nil, false
 }
 
 // assignAfter reports whether buf at q can match assignSyntax.

@@ -152,3 +152,23 @@ func TestSecretsBuildLog(t *testing.T) {
 		t.Errorf("%d findings %v, want %d", len(fs), rulesOf(fs), want)
 	}
 }
+
+// BenchmarkSecretsSetup is the cost of the first use of Secrets in a
+// process: the keyword index, and the shape of each rule's regex.
+// Regexes are compiled later, each when a keyword first calls for it.
+func BenchmarkSecretsSetup(b *testing.B) {
+	for b.Loop() {
+		newSecretDetector(secretRules, secretGlobalAllowlists)
+	}
+}
+
+// BenchmarkSecretsCompileAll is what compiling every rule would cost,
+// the work gitleaks does at start.
+func BenchmarkSecretsCompileAll(b *testing.B) {
+	for b.Loop() {
+		d := newSecretDetector(secretRules, secretGlobalAllowlists)
+		for i := range d.rules {
+			d.compile(&d.rules[i])
+		}
+	}
+}

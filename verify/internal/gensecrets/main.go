@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cordon-sh/cordon/verify/internal/secretshape"
 	"github.com/spf13/viper"
 	"github.com/zricethezav/gitleaks/v8/config"
 )
@@ -85,6 +86,17 @@ func Generate() ([]byte, error) {
 		}
 		if len(r.Keywords) > 0 {
 			fmt.Fprintf(&b, "keywords: %s,\n", stringSlice(r.Keywords))
+		}
+		if secretshape.Multiline(r.Regex.String()) {
+			b.WriteString("multiline: true,\n")
+		}
+		if starts, boundary := secretshape.StartsWithKeyword(r.Regex.String(), r.Keywords); starts {
+			fmt.Fprintf(&b, "starts: true, boundary: %v,\n", boundary)
+		} else if sh := secretshape.Assign(r.Regex.String(), r.Keywords); sh.Gated {
+			b.WriteString("gated: true,\n")
+			if sh.Suffix != "" {
+				fmt.Fprintf(&b, "group: %s,\nsuffix: %s,\n", quote(sh.Group), quote(sh.Suffix))
+			}
 		}
 		var als []*config.Allowlist
 		for _, a := range r.Allowlists {
