@@ -115,7 +115,6 @@ type keyword struct {
 
 type compiledRule struct {
 	*secretRule
-	index int
 	// sre is the regex anchored at its start, for a rule that starts
 	// with a keyword; are is suffix anchored, and gre the keyword group
 	// matching a whole keyword (the group may be case-sensitive).
@@ -139,9 +138,10 @@ type secretDetector struct {
 	gonce  sync.Once
 	words  int // ruleSet length in words
 	// pairs has a bit for each lower-cased two-byte prefix of a
-	// keyword; byPair lists the keywords that start with it.
+	// keyword; byPair finds in groups the keywords that start with it.
 	pairs   [1 << 16 / 64]uint64
-	byPair  map[uint16][]*keyword
+	byPair  [1 << 16]uint16 // index+1 into groups
+	groups  [][]*keyword
 	global0 []secretAllowlist
 	pool    sync.Pool
 }
@@ -150,14 +150,12 @@ func newSecretDetector(rules []secretRule, global []secretAllowlist) *secretDete
 	d := &secretDetector{
 		rules:   make([]compiledRule, len(rules)),
 		words:   (len(rules) + 63) / 64,
-		byPair:  map[uint16][]*keyword{},
 		global0: global,
 	}
 	kws := map[string]*keyword{}
 	for i := range rules {
 		r := &d.rules[i]
 		r.secretRule = &rules[i]
-		r.index = i
 		r.repl = []byte("[REDACTED:" + r.id + "]")
 		gated, anchored := r.gated, r.suffix
 		for _, w := range r.keywords {
@@ -168,7 +166,11 @@ func newSecretDetector(rules []secretRule, global []secretAllowlist) *secretDete
 				kws[w] = k
 				p := pairOf(w[0], w[1])
 				d.pairs[p>>6] |= 1 << (p & 63)
-				d.byPair[p] = append(d.byPair[p], k)
+				if d.byPair[p] == 0 {
+					d.groups = append(d.groups, nil)
+					d.byPair[p] = uint16(len(d.groups))
+				}
+				d.groups[d.byPair[p]-1] = append(d.groups[d.byPair[p]-1], k)
 			}
 			switch {
 			case r.starts:
@@ -228,7 +230,7 @@ func (d *secretDetector) Scan(dst []Match, buf []byte, from int, final bool) []M
 		if d.pairs[p>>6]&(1<<(p&63)) == 0 {
 			continue
 		}
-		for _, k := range d.byPair[p] {
+		for _, k := range d.groups[d.byPair[p]-1] {
 			if !hasFoldPrefix(buf[i:], k.word) {
 				continue
 			}

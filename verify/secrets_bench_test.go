@@ -12,7 +12,7 @@ import (
 
 // benchSize is the size of each benchmark input; bench/secrets.sh
 // gives the same files to gitleaks.
-const benchSize = 16 << 20
+const benchSize = 4 << 20
 
 // buildLog returns a deterministic build log of about n bytes: go,
 // npm, docker, maven and compiler lines, with hashes, UUIDs and
