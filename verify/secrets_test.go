@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // scanSecrets passes input through a Stream with the secrets detector
@@ -263,6 +264,53 @@ func TestSecretsPendingPEM(t *testing.T) {
 	}
 	if got := d.Pending([]byte(testPEM)); got != len(testPEM) {
 		t.Fatalf("pending %d after the end, want %d", got, len(testPEM))
+	}
+}
+
+// lockedBuffer is written by a Stream's idle timer and read by a test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A Stream that goes idle in the middle of a key block passes on the
+// lines before it, and nothing of the block until it is complete.
+func TestSecretsIdlePEM(t *testing.T) {
+	var out lockedBuffer
+	s := NewStream(&out, StreamOptions{Name: "stdout", Detectors: []Detector{Secrets()}, Idle: 5 * time.Millisecond})
+	lines := strings.SplitAfter(testPEM, "\n")
+	head := strings.Join(lines[:6], "")
+	if _, err := s.Write([]byte(head)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for out.String() == "" && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // more idle flushes, if any were to come
+	if got := out.String(); got != "before\n" {
+		t.Fatalf("idle flush passed on %q, want only the line before the block", got)
+	}
+	if _, err := s.Write([]byte(strings.Join(lines[6:], ""))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); strings.Contains(got, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC") || !strings.Contains(got, "[REDACTED:private-key]") {
+		t.Fatalf("output %q", got)
 	}
 }
 
