@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,5 +142,45 @@ func TestAsk(t *testing.T) {
 	// No network: the download fails inside the sandbox.
 	if resp.Result.ExitCode == 0 {
 		t.Fatalf("curl reached the network: %s", resp.Stderr)
+	}
+}
+
+// A secret the command prints is redacted in what the caller gets, split
+// across writes or not, streamed or captured, and the audit record lists
+// the finding without the secret.
+func TestRunRedacts(t *testing.T) {
+	ws := t.TempDir()
+	g, logPath := newGuard(t, ws)
+	token := "ghp_" + "4Zq1mR8xT2vB6nK0pL3sD7fH9jW5yC1eA0uI"
+	// The token is written in two parts, with a pause between them.
+	text := "printf 'GITHUB_TOKEN=%s' " + token[:10] + "; sleep 0.2; echo " + token[10:] + "; echo done >&2"
+	var streamed bytes.Buffer
+	for _, out := range []io.Writer{nil, &streamed} {
+		resp, err := g.Run(context.Background(), &Request{Text: text, Workspace: ws, Stdout: out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := resp.Stdout
+		if out != nil {
+			got = streamed.Bytes()
+		}
+		if bytes.Contains(got, []byte(token[10:])) || string(got) != "GITHUB_TOKEN=[REDACTED:github-pat]\n" {
+			t.Fatalf("stdout %q", got)
+		}
+		if len(resp.Findings) != 1 || resp.Findings[0].Rule != "github-pat" || resp.Findings[0].Offset != 13 || resp.Findings[0].Stream != "stdout" {
+			t.Fatalf("findings %+v", resp.Findings)
+		}
+	}
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(token[4:])) {
+		t.Fatal("the audit log holds the token")
+	}
+	for _, r := range records(t, logPath) {
+		if len(r.Findings) != 1 || r.Findings[0].Rule != "github-pat" || r.Stdout.Bytes != int64(len("GITHUB_TOKEN=")+len(token)+1) {
+			t.Fatalf("record: findings %+v, stdout %+v", r.Findings, r.Stdout)
+		}
 	}
 }

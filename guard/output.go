@@ -65,7 +65,33 @@ func newOutputs(req *Request, pol *policy.Policy) *outputs {
 
 // detectors are the output checks the policy asks for.
 func detectors(opts OutputOptions, conf policy.Output) ([]verify.Detector, func(dst, src []byte) []byte) {
-	return nil, nil
+	var dets []verify.Detector
+	if conf.Secrets == "flag" {
+		dets = append(dets, flagOnly{verify.Secrets()})
+	} else {
+		dets = append(dets, verify.Secrets())
+	}
+	return dets, nil
+}
+
+// flagOnly reports what a detector finds and changes nothing.
+type flagOnly struct{ verify.Detector }
+
+func (f flagOnly) Scan(dst []verify.Match, buf []byte, from int, final bool) []verify.Match {
+	n := len(dst)
+	dst = f.Detector.Scan(dst, buf, from, final)
+	for i := n; i < len(dst); i++ {
+		dst[i].Replace = nil
+	}
+	return dst
+}
+
+// Pending passes on the detector's Pender, if it has one.
+func (f flagOnly) Pending(buf []byte) int {
+	if p, ok := f.Detector.(verify.Pender); ok {
+		return p.Pending(buf)
+	}
+	return len(buf)
 }
 
 // close passes on what the streams still hold, and with withholding on,
