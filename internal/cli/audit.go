@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -271,7 +273,19 @@ func humanLine(r *audit.Record) string {
 	// The command is quoted so that newlines and escapes in it cannot
 	// fake further lines or drive the reader's terminal.
 	cmd := strconv.Quote(r.Command)
-	return fmt.Sprintf("%s %6d  %-5s  %-12s %s%s", r.Time.Local().Format("2006-01-02 15:04:05"), r.Seq, decision, outcome, agent, cmd[1:len(cmd)-1])
+	found := ""
+	if len(r.Findings) > 0 {
+		kinds := map[string]int{}
+		for _, f := range r.Findings {
+			kinds[string(f.Kind)]++
+		}
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(kinds)) {
+			parts = append(parts, fmt.Sprintf("%s×%d", k, kinds[k]))
+		}
+		found = "  {" + strings.Join(parts, " ") + "}"
+	}
+	return fmt.Sprintf("%s %6d  %-5s  %-12s %s%s%s", r.Time.Local().Format("2006-01-02 15:04:05"), r.Seq, decision, outcome, agent, cmd[1:len(cmd)-1], found)
 }
 
 // readEntries reads every complete record of the log at path from offset
