@@ -350,6 +350,9 @@ func (g *Guard) ReadFile(ctx context.Context, req *FileRequest, limit int64) (*F
 			raw, resp.Truncated = raw[:limit], true
 		}
 		resp.Content, resp.Findings = g.verifyBytes("file", raw)
+		for i := range resp.Findings {
+			resp.Findings[i].Stream, resp.Findings[i].Path = "", req.Path
+		}
 		return nil
 	})
 }
