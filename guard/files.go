@@ -96,6 +96,7 @@ const (
 // paths resolved.
 type fileView struct {
 	ws       string   // the workspace, symlinks resolved
+	home     string   // for paths that start with ~/
 	readable []string // the read-only roots, the workspace and the writable paths
 	writable []string // the workspace and the writable paths
 	masked   []string // as given and resolved
@@ -125,7 +126,7 @@ func (g *Guard) view(ws string) (*fileView, error) {
 	if err != nil {
 		return nil, &UsageError{fmt.Errorf("workspace %s: %w", ws, err)}
 	}
-	v := &fileView{ws: real}
+	v := &fileView{ws: real, home: g.Home}
 	fsys := spec.Filesystem
 	resolved := func(p string) string {
 		if r, err := filepath.EvalSymlinks(p); err == nil {
@@ -152,6 +153,16 @@ func (g *Guard) view(ws string) (*fileView, error) {
 	}
 	for _, p := range fsys.Protected {
 		p = filepath.Clean(p)
+		if filepath.IsAbs(p) {
+			rel, ok := within(real, p)
+			if !ok {
+				rel, ok = within(filepath.Clean(ws), p)
+			}
+			if !ok {
+				continue // not in this workspace
+			}
+			p = rel
+		}
 		v.protected = append(v.protected, p)
 		// A protected path that is a symlink into the workspace holds its
 		// target read-only in the sandbox; so here.
@@ -273,6 +284,10 @@ func (g *Guard) fileOp(op string, req *FileRequest, fn func(v *fileView, ws stri
 func (v *fileView) resolveRead(ws, p string) (string, error) {
 	if p == "" {
 		return "", &UsageError{errors.New("no path")}
+	}
+	// ~ is the home directory, as the shell of a command would read it.
+	if rest, ok := strings.CutPrefix(p, "~"); ok && v.home != "" && (rest == "" || rest[0] == '/') {
+		p = v.home + rest
 	}
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(ws, p)

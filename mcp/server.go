@@ -235,6 +235,10 @@ func (s *server) agent(ss *sdk.ServerSession) string {
 	return "mcp"
 }
 
+// ElicitTimeout is how long the user has to answer; no answer is a
+// refusal.
+const ElicitTimeout = 5 * time.Minute
+
 // elicit asks the user, through the client, whether a command the policy
 // asks about may run. Anything but an explicit yes is a refusal, with
 // its reason.
@@ -248,6 +252,8 @@ func elicit(ctx context.Context, ss *sdk.ServerSession, r *approval.Request) *au
 	if p.ClientInfo != nil {
 		a.By = p.ClientInfo.Name
 	}
+	ctx, cancel := context.WithTimeout(ctx, ElicitTimeout)
+	defer cancel()
 	res, err := ss.Elicit(ctx, &sdk.ElicitParams{
 		Message: question(r),
 		RequestedSchema: map[string]any{
