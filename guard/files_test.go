@@ -7,12 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cordon-sh/cordon/audit"
+	"github.com/cordon-sh/cordon/policy"
+	"github.com/cordon-sh/cordon/sandbox/linux"
 )
 
 // fileSetup makes a workspace and a home of the test's own, with a fake
 // private key where the default policy masks one, and a directory outside
 // both that nothing may write to.
-func fileSetup(t *testing.T) (g *Guard, ws, home, outside, logPath string) {
+func fileSetup(t testing.TB) (g *Guard, ws, home, outside, logPath string) {
 	t.Helper()
 	home = t.TempDir()
 	t.Setenv("HOME", home)
@@ -23,12 +27,17 @@ func fileSetup(t *testing.T) (g *Guard, ws, home, outside, logPath string) {
 	must(t, os.MkdirAll(filepath.Join(ws, ".git", "hooks"), 0o755))
 	must(t, os.WriteFile(filepath.Join(ws, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644))
 	outside = t.TempDir()
-	g, logPath = newGuard(t, ws)
-	g.Home = home
+	pol, err := policy.Load(policy.Options{Workspace: ws})
+	must(t, err)
+	logPath = filepath.Join(t.TempDir(), "audit.jsonl")
+	l, err := audit.Open(logPath, audit.Options{Sync: audit.SyncNone})
+	must(t, err)
+	t.Cleanup(func() { l.Close() })
+	g = &Guard{Policy: pol, Backend: linux.Backend{}, Audit: l, Home: home}
 	return g, ws, home, outside, logPath
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -203,4 +212,27 @@ func TestApplyPatch(t *testing.T) {
 	if r := recs[len(recs)-2]; r.Command != "apply_patch" || len(r.Changes) != 2 {
 		t.Fatalf("record of a patch: %+v", r)
 	}
+}
+
+// Whatever the patch, nothing is written outside the workspace or to a
+// protected path.
+func FuzzApplyPatch(f *testing.F) {
+	f.Add(goodPatch)
+	f.Add("--- a/../x\n+++ b/../x\n@@ -0,0 +1 @@\n+x\n")
+	f.Add("diff --git a/out/x b/out/x\nnew file mode 100644\n--- /dev/null\n+++ b/out/x\n@@ -0,0 +1 @@\n+x\n")
+	f.Add("diff --git a/main.go b/.git/hooks/pre-commit\nrename from main.go\nrename to .git/hooks/pre-commit\n")
+	g, ws, _, outside, _ := fileSetup(f)
+	if err := os.Symlink(outside, filepath.Join(ws, "out")); err != nil {
+		f.Fatal(err)
+	}
+	g.Audit = nil
+	f.Fuzz(func(t *testing.T, patch string) {
+		g.ApplyPatch(context.Background(), &FileRequest{Workspace: ws}, patch)
+		if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+			t.Fatalf("written outside: %v", ents)
+		}
+		if ents, _ := os.ReadDir(filepath.Join(ws, ".git", "hooks")); len(ents) != 0 {
+			t.Fatalf("written to hooks: %v", ents)
+		}
+	})
 }
