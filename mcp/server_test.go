@@ -387,9 +387,28 @@ func TestHTTP(t *testing.T) {
 		t.Fatalf("echo over HTTP: %+v", out)
 	}
 	out = RunResult{}
-	res = call(t, cs, "run_command", map[string]any{"command": "rm -rf ~"}, &out)
+	res = call(t, cs, "run_command", map[string]any{"command": "rm -rf /"}, &out)
 	if !res.IsError || out.Reason != "denied" {
-		t.Fatalf("rm -rf ~ over HTTP: %+v", out)
+		t.Fatalf("rm -rf / over HTTP: %+v", out)
+	}
+
+	// The question goes back over HTTP to the session that asked.
+	victim := filepath.Join(e.ws, "victim.txt")
+	write(t, victim, "x")
+	asked := sdk.NewClient(&sdk.Implementation{Name: "http-asked", Version: "1"}, &sdk.ClientOptions{
+		ElicitationHandler: func(context.Context, *sdk.ElicitRequest) (*sdk.ElicitResult, error) {
+			return &sdk.ElicitResult{Action: "accept", Content: map[string]any{"approve": true}}, nil
+		},
+	})
+	acs, err := asked.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: hs.URL, HTTPClient: hc}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acs.Close()
+	out = RunResult{}
+	res = call(t, acs, "run_command", map[string]any{"command": "rm victim.txt"}, &out)
+	if _, err := os.Stat(victim); res.IsError || err == nil || out.Decision.Approval == nil || out.Decision.Approval.By != "http-asked" {
+		t.Fatalf("approved over HTTP: %+v %q", out, text(res))
 	}
 }
 
