@@ -3,7 +3,6 @@ package linux
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -261,55 +260,22 @@ func isPlaceholder(path string, st fs.FileInfo) bool {
 // workspace: every run holds it shared; the one that can take it
 // exclusively at the end is the last and may remove placeholders.
 //
-// Workspaces share a fixed set of lock files, by a hash of their path, so
-// that lock files do not pile up one per workspace ever used, and none is
-// ever deleted (deleting a lock file another process has open breaks
-// flock). Two workspaces on one file only delay each other's clean-up.
+// The lock is flock(2) on the workspace directory itself: exact (runs on
+// other workspaces never hold it, so the last run on a workspace always
+// knows it is the last) and nothing to create or clean up.
 type workspaceLock struct{ f *os.File }
 
-// lockFiles is how many lock files the workspaces share.
-const lockFiles = 64
-
 func lockWorkspace(ws string) (*workspaceLock, error) {
-	dir, err := lockDir()
+	fd, err := unix.Open(ws, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "lock", Path: ws, Err: err}
 	}
-	h := fnv.New32a()
-	h.Write([]byte(ws))
-	name := fmt.Sprintf("placeholders-%02d.lock", h.Sum32()%lockFiles)
-	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_RDWR|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
+	f := os.NewFile(uintptr(fd), ws)
+	if err := unix.Flock(fd, unix.LOCK_SH); err != nil {
 		f.Close()
-		return nil, err
+		return nil, &os.PathError{Op: "lock", Path: ws, Err: err}
 	}
 	return &workspaceLock{f: f}, nil
-}
-
-// lockDir is a directory only this user can write: the runtime directory,
-// or one of its own in /tmp, which it checks is its own (another user could
-// have made it first, to steer the lock files).
-func lockDir() (string, error) {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d, nil
-		}
-	}
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("cordon-%d", os.Getuid()))
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return "", err
-	}
-	var st unix.Stat_t
-	if err := unix.Lstat(dir, &st); err != nil {
-		return "", err
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Getuid() || st.Mode&0o022 != 0 {
-		return "", fmt.Errorf("%s is not a directory of this user's alone", dir)
-	}
-	return dir, nil
 }
 
 // tryLast reports whether this run is the last one on the workspace; if so
