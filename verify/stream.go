@@ -241,8 +241,11 @@ func (s *Stream) process(commit int, final bool) {
 				break
 			}
 		}
+		// Only a span that changes the output claims its bytes: one
+		// that is only reported must not stop a weaker edit of the
+		// same bytes (an escape sequence around a flagged token).
 		if m.Start >= commit {
-			if !overlaps {
+			if !overlaps && m.Replace != nil {
 				taken = append(taken, [2]int{m.Start, m.End})
 			}
 			continue
@@ -250,7 +253,7 @@ func (s *Stream) process(commit int, final bool) {
 		if overlaps {
 			// Reported, but a stronger edit covers it.
 			m.Replace = nil
-		} else {
+		} else if m.Replace != nil {
 			taken = append(taken, [2]int{m.Start, m.End})
 		}
 		edits = append(edits, m)
