@@ -2,6 +2,8 @@ package verify
 
 import (
 	"bytes"
+	"cmp"
+	"fmt"
 	"io"
 	"slices"
 	"sync"
@@ -93,6 +95,7 @@ type Stream struct {
 	edited   []byte
 	neut     []byte
 	findings []Finding
+	perRule  map[ruleKey]*ruleCount
 	closed   bool
 	err      error
 	timer    *time.Timer
@@ -182,6 +185,7 @@ func (s *Stream) Close() error {
 			Message: "binary output (" + s.binary.kind + ") replaced by a summary"})
 	}
 	s.finish()
+	s.summarize()
 	return s.err
 }
 
@@ -288,7 +292,7 @@ func (s *Stream) process(commit int, final bool) {
 			if m.Replace == nil && f.Action != ActionFlagged {
 				f.Action = ActionFlagged
 			}
-			s.findings = append(s.findings, f)
+			s.report(f)
 		}
 		if m.Replace == nil {
 			continue
@@ -308,6 +312,68 @@ func (s *Stream) process(commit int, final bool) {
 	s.base += int64(keep)
 	s.buf = s.buf[:copy(s.buf, s.buf[keep:])]
 	s.from = end - keep
+}
+
+// maxFindingsPerRule bounds the findings a Stream keeps for one rule,
+// so that output that repeats one thing a million times (a progress bar
+// redrawn with escape sequences) cannot grow the list without end.
+const maxFindingsPerRule = 1000
+
+// report adds a finding, or counts it once its rule has
+// maxFindingsPerRule of them.
+func (s *Stream) report(f Finding) {
+	k := ruleKey{f.Kind, f.Rule}
+	if s.perRule == nil {
+		s.perRule = map[ruleKey]*ruleCount{}
+	}
+	c := s.perRule[k]
+	if c == nil {
+		c = &ruleCount{}
+		s.perRule[k] = c
+	}
+	c.n++
+	if c.n <= maxFindingsPerRule {
+		s.findings = append(s.findings, f)
+		return
+	}
+	if c.n == maxFindingsPerRule+1 {
+		c.first = f
+	}
+	c.first.Severity = maxSeverity(c.first.Severity, f.Severity)
+}
+
+type ruleKey struct {
+	kind Kind
+	rule string
+}
+
+type ruleCount struct {
+	n     int
+	first Finding // the first finding not listed
+}
+
+func maxSeverity(a, b Severity) Severity {
+	if b.Rank() > a.Rank() {
+		return b
+	}
+	return a
+}
+
+// summarize adds, for each rule past maxFindingsPerRule, one finding
+// that says how many more there were.
+func (s *Stream) summarize() {
+	var more []Finding
+	for _, c := range s.perRule {
+		if c.n <= maxFindingsPerRule {
+			continue
+		}
+		f := c.first
+		f.Length = 0
+		f.Message = fmt.Sprintf("%d more findings of this rule not listed, the first at offset %d", c.n-maxFindingsPerRule, f.Offset)
+		more = append(more, f)
+	}
+	slices.SortFunc(more, func(a, b Finding) int { return cmp.Compare(a.Offset, b.Offset) })
+	s.findings = append(s.findings, more...)
 }
 
 func (s *Stream) write(b []byte) {

@@ -124,6 +124,20 @@ func TestStreamReportOnlyOverlap(t *testing.T) {
 	}
 }
 
+// Output that repeats one finding without end keeps a bounded list: the
+// first maxFindingsPerRule, then one finding that counts the rest.
+func TestStreamFindingsBounded(t *testing.T) {
+	in := strings.Repeat("tok ", 50000)
+	_, fs := run(t, StreamOptions{Detectors: []Detector{reportOnly{"tok"}}}, []byte(in), func() int { return 1 << 16 })
+	if len(fs) != maxFindingsPerRule+1 {
+		t.Fatalf("%d findings, want %d", len(fs), maxFindingsPerRule+1)
+	}
+	last := fs[len(fs)-1]
+	if !strings.HasPrefix(last.Message, "49000 more findings") || last.Offset != 4*maxFindingsPerRule {
+		t.Fatalf("summary finding %+v", last)
+	}
+}
+
 func TestStreamLimit(t *testing.T) {
 	var in strings.Builder
 	for i := range 10000 {
