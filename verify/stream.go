@@ -92,6 +92,8 @@ type Stream struct {
 	binary *binarySummary
 
 	matches  []Match
+	edits    []Match
+	taken    [][2]int // spans claimed by edits, sorted and disjoint
 	edited   []byte
 	neut     []byte
 	findings []Finding
@@ -232,25 +234,32 @@ func (s *Stream) process(commit int, final bool) {
 		}
 		return b.End - a.End
 	})
-	var taken [][2]int
-	edits := s.matches[:0:0]
+	taken := s.taken[:0]
+	edits := s.edits[:0]
 	for _, m := range s.matches {
 		if m.Start < s.from || m.End > len(s.buf) || m.End < m.Start {
 			continue
 		}
-		overlaps := false
-		for _, t := range taken {
-			if m.Start < t[1] && t[0] < m.End || m.Start == m.End && t[0] < m.Start && m.Start < t[1] {
-				overlaps = true
-				break
+		// taken is sorted and its spans are disjoint, so the first span
+		// that ends after m starts is the only one to look at: any
+		// later one that overlaps m means this one does too. A loop
+		// over all of taken made coloured output (a match every few
+		// bytes) quadratic.
+		k, _ := slices.BinarySearchFunc(taken, m.Start, func(t [2]int, start int) int {
+			if t[1] <= start {
+				return -1
 			}
-		}
+			return 1
+		})
+		overlaps := k < len(taken) && taken[k][0] < m.End && m.Start < taken[k][1] ||
+			k < len(taken) && m.Start == m.End && taken[k][0] < m.Start
+		claim := func() { taken = slices.Insert(taken, k, [2]int{m.Start, m.End}) }
 		// Only a span that changes the output claims its bytes: one
 		// that is only reported must not stop a weaker edit of the
 		// same bytes (an escape sequence around a flagged token).
 		if m.Start >= commit {
 			if !overlaps && m.Replace != nil {
-				taken = append(taken, [2]int{m.Start, m.End})
+				claim()
 			}
 			continue
 		}
@@ -258,10 +267,11 @@ func (s *Stream) process(commit int, final bool) {
 			// Reported, but a stronger edit covers it.
 			m.Replace = nil
 		} else if m.Replace != nil {
-			taken = append(taken, [2]int{m.Start, m.End})
+			claim()
 		}
 		edits = append(edits, m)
 	}
+	s.taken, s.edits = taken, edits
 	slices.SortStableFunc(edits, func(a, b Match) int { return a.Start - b.Start })
 	end := commit
 	for _, m := range edits {
