@@ -389,10 +389,14 @@ func controlString(buf []byte, start, p int, c byte, final bool) (end int, r *ru
 	}
 	r = stringRule(c, body)
 	msg = r.message
-	if r == &ruleHyperlink {
-		if _, uri, ok := bytes.Cut(body[min(2, len(body)):], []byte(";")); ok && len(uri) > 0 {
-			msg = "OSC 8 hyperlink to " + quoteShort(uri, 200) + ": the text is kept, the link dropped"
+	if r == &ruleHyperlink && !unterminated {
+		_, uri, _ := bytes.Cut(body[min(2, len(body)):], []byte(";"))
+		if len(uri) == 0 {
+			// The end of a link: dropped with its start, which was
+			// reported.
+			return end, nil, emptyReplace, "", false
 		}
+		msg = "OSC 8 hyperlink to " + quoteShort(uri, 200) + ": the text is kept, the link dropped"
 	}
 	if unterminated {
 		msg += ruleUntermOSC

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -163,6 +164,30 @@ func TestTerminalBenign(t *testing.T) {
 // Random bytes heavy in controls and escape fragments come out inert,
 // from the detector alone and from Neutralize alone, and Neutralize
 // leaves the detector's output as it is.
+// An idle Stream passes on complete lines, but not the start of a
+// control string that a later write ends.
+func TestTerminalIdle(t *testing.T) {
+	r, w := newPipe()
+	s := NewStream(w, StreamOptions{Idle: 20 * time.Millisecond, Detectors: []Detector{Terminal(TerminalOptions{})}})
+	s.Write([]byte("first\n\x1b]52;c;QUJD\nRA==\nmore"))
+	select {
+	case got := <-r:
+		if got != "first\n" {
+			t.Fatalf("idle flush: %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing passed on while idle")
+	}
+	s.Write([]byte("\x07 end\n"))
+	s.Close()
+	if got := <-r; got != "␛]52;c;QUJD␊RA==␊more␇ end\n" {
+		t.Fatalf("rest: %q", got)
+	}
+	if fs := s.Findings(); len(fs) != 1 || fs[0].Rule != ruleClipboard.id || fs[0].Offset != 6 {
+		t.Fatalf("findings %v", fs)
+	}
+}
+
 func TestTerminalRandom(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
