@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -150,6 +151,28 @@ func TestInjectionInsideEscape(t *testing.T) {
 			t.Fatalf("strip %v: token not reported: %v", strip, fs)
 		}
 	}
+}
+
+// One pair of detectors serves many Streams at once; each Stream gets
+// the output it would get alone (run with -race).
+func TestDetectorsConcurrent(t *testing.T) {
+	dets := []Detector{Terminal(TerminalOptions{}), Injection(InjectionOptions{Strip: true})}
+	attacks := loadSamples(t, "testdata/inject/attacks.txt")
+	in := syntheticLog(rand.New(rand.NewPCG(1, 1)), 200<<10, true)
+	for _, a := range attacks {
+		in = append(in, a.text...)
+	}
+	want, wantFs := runStream(t, StreamOptions{Detectors: dets}, in, rand.New(rand.NewPCG(2, 2)), 1<<20)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			out, fs := runStream(t, StreamOptions{Detectors: dets}, in, rand.New(rand.NewPCG(uint64(g), 3)), 5000)
+			if !bytes.Equal(out, want) || len(fs) != len(wantFs) {
+				t.Errorf("stream %d: output or findings differ from a lone stream's", g)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // The false-positive rate on benign code, docs, shell commands and
