@@ -191,16 +191,22 @@ func TestInjectionFalsePositives(t *testing.T) {
 	sort.Strings(kinds)
 	for _, kind := range kinds {
 		files := corpus[kind]
-		flagged, bytesIn := 0, 0
+		flagged, bytesIn, lines, flaggedLines := 0, 0, 0, 0
 		rules := map[string]int{}
 		var examples []string
 		for _, f := range files {
 			bytesIn += len(f.data)
+			lines += bytes.Count(f.data, []byte("\n")) + 1
 			_, fs := runStream(t, StreamOptions{Detectors: det}, f.data, rand.New(rand.NewPCG(1, 1)), 1<<20)
 			hit := false
+			lastLine := -1
 			for _, x := range fs {
 				if x.Severity.Rank() >= SeverityMedium.Rank() {
 					hit = true
+					if l := bytes.Count(f.data[:x.Offset], []byte("\n")); l != lastLine {
+						flaggedLines++
+						lastLine = l
+					}
 					rules[x.Rule]++
 					if len(examples) < 12 || testing.Verbose() && rules[x.Rule] <= 3 {
 						examples = append(examples, fmt.Sprintf("%s: %s %s: %q", f.name, x.Severity, x.Rule, f.data[x.Offset:x.Offset+min(x.Length, 80)]))
@@ -212,8 +218,8 @@ func TestInjectionFalsePositives(t *testing.T) {
 			}
 		}
 		rate := 100 * float64(flagged) / float64(max(1, len(files)))
-		t.Logf("injection false positives, %s: %d of %d (%.3f%%) flagged at medium or above (%d MB); by rule %v",
-			kind, flagged, len(files), rate, bytesIn>>20, rules)
+		t.Logf("injection false positives, %s: %d of %d files (%.3f%%) flagged at medium or above, %d of %d lines (%.5f%%), %d MB; by rule %v",
+			kind, flagged, len(files), rate, flaggedLines, lines, 100*float64(flaggedLines)/float64(max(1, lines)), bytesIn>>20, rules)
 		for _, e := range examples {
 			t.Logf("  %s", e)
 		}
