@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"regexp"
+	"slices"
 	"sync"
 	"unicode/utf8"
 )
@@ -74,10 +75,11 @@ const (
 func (d injection) Scan(dst []Match, buf []byte, from int, final bool) []Match {
 	dst = d.hidden(dst, buf, from)
 	lp := lowerPool.Get().(*[]byte)
-	low := lowerASCII((*lp)[:0], buf)
+	low, cuts := prepare((*lp)[:0], buf, from)
 	dst = d.angles(dst, buf, low, from)
 	dst = d.literals(dst, buf, from)
 	dst = d.words(dst, buf, low, from)
+	dst = d.splitPhrases(dst, low, cuts, from)
 	dst = d.links(dst, buf, from)
 	*lp = low
 	lowerPool.Put(lp)
@@ -96,14 +98,58 @@ var lowerTable = func() (t [256]byte) {
 	return t
 }()
 
-// lowerASCII appends b to dst with ASCII letters lower-cased; every
-// offset stays the same.
-func lowerASCII(dst, b []byte) []byte {
+// blankLead marks the bytes that can start what prepare blanks: ESC
+// and the lead bytes of U+00AD, U+200B-U+200D, U+2060 and U+FEFF.
+var blankLead = func() (t [256]bool) {
+	t[0x1b], t[0xc2], t[0xe2], t[0xef] = true, true, true, true
+	return t
+}()
+
+// prepare appends to dst the text the word checks read: b with ASCII
+// letters lower-cased, and SGR sequences, zero-width characters and soft
+// hyphens turned into spaces, byte for byte, so that every offset stays
+// the same. A model never sees those (the terminal detector drops
+// colour, a renderer hides the rest), so "ignore\x1b[0m previous
+// instructions" must read as the phrase it shows. It also returns the
+// blanked runs in b[from:] that sit inside a word, which a space does
+// not mend ("ig\u200bnore"); see splitPhrases.
+func prepare(dst, b []byte, from int) ([]byte, [][2]int) {
 	dst = append(dst, b...)
-	for i, c := range dst {
-		dst[i] = lowerTable[c]
+	var cuts [][2]int
+	for i := 0; i < len(dst); i++ {
+		c := dst[i]
+		if !blankLead[c] {
+			dst[i] = lowerTable[c]
+			continue
+		}
+		j := i
+		for j < len(dst) {
+			if dst[j] == 0x1b {
+				n := sgrLen(dst[j:])
+				if n == 0 {
+					break
+				}
+				j += n
+				continue
+			}
+			r, n := utf8.DecodeRune(dst[j:])
+			if classify(r) != hiddenZeroWidth && r != 0xAD {
+				break
+			}
+			j += n
+		}
+		if j == i {
+			continue // the next bytes are lowered in turn
+		}
+		for k := i; k < j; k++ {
+			dst[k] = ' '
+		}
+		if i >= from && i > 0 && letter[dst[i-1]] && j < len(dst) && letter[dst[j]] {
+			cuts = append(cuts, [2]int{i, j})
+		}
+		i = j - 1
 	}
-	return dst
+	return dst, cuts
 }
 
 // match builds the Match for a finding: removed (hidden characters) or
@@ -497,6 +543,7 @@ var letter = func() (t [256]bool) {
 	return t
 }()
 
+// words runs the word checks; with buf nil, only the phrases.
 func (d injection) words(dst []Match, buf, low []byte, from int) []Match {
 	var found [][2]int // phrase spans, so that two anchors of one phrase report it once
 	n := len(low)
@@ -524,7 +571,9 @@ func (d injection) words(dst []Match, buf, low []byte, from int) []Match {
 				dst = d.phrase(dst, &found, low, from, i, &phrases[w.phrase])
 				continue
 			}
-			dst = d.special(dst, buf, low, from, i, w.word)
+			if buf != nil {
+				dst = d.special(dst, buf, low, from, i, w.word)
+			}
 		}
 	}
 	return dst
@@ -659,6 +708,46 @@ var phrases = [...]phrase{
 		regexp.MustCompile(`^if\s+you\s+are\s+(?:an?\s+)?(?:ai|llm|large\s+language\s+model|language\s+model|ai\s+assistant|ai\s+agent|coding\s+agent|automated\s+agent)\b`), nil},
 	{ruleAddressed, "text addressed to an AI model", []string{"note", "message", "instruction", "attention"}, 0, 64,
 		regexp.MustCompile(`^(?:note|message|instructions?|attention)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:ai|llms?|ai\s+assistants?|ai\s+agents?|coding\s+agents?|language\s+models?)\b`), nil},
+}
+
+// splitPhrases finds the phrases that invisible characters break up
+// inside a word: "ig\u200bnore previous instructions", or a colour code
+// in the middle of a word. prepare made them spaces; here a copy of low
+// without them is searched, and each phrase found spans the raw bytes,
+// invisible ones included, so that stripping removes it whole. Such
+// cuts are rare in honest output, so the copy is seldom made.
+func (d injection) splitPhrases(dst []Match, low []byte, cuts [][2]int, from int) []Match {
+	if len(cuts) == 0 {
+		return dst
+	}
+	// text is low without the cuts; pos maps each of its bytes, and its
+	// end, back to low.
+	text := make([]byte, 0, len(low))
+	pos := make([]int32, 0, len(low)+1)
+	last := 0
+	for _, c := range cuts {
+		text = append(text, low[last:c[0]]...)
+		for k := last; k < c[0]; k++ {
+			pos = append(pos, int32(k))
+		}
+		last = c[1]
+	}
+	text = append(text, low[last:]...)
+	for k := last; k < len(low); k++ {
+		pos = append(pos, int32(k))
+	}
+	pos = append(pos, int32(len(low)))
+	f, _ := slices.BinarySearch(pos, int32(from))
+	for _, m := range d.words(nil, nil, text, f) {
+		s, e := int(pos[m.Start]), int(pos[m.End-1])+1
+		if e-s == m.End-m.Start {
+			continue // not split: the plain pass has it
+		}
+		m.Start, m.End = s, e
+		m.Finding.Message += " (split by invisible characters)"
+		dst = append(dst, m)
+	}
+	return dst
 }
 
 // phrase tries p around the anchor word at low[i:].

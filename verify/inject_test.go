@@ -40,6 +40,9 @@ func TestInjectionAttacks(t *testing.T) {
 				if f.Severity.Rank() < SeverityMedium.Rank() || f.Action != ActionFlagged || f.Kind != KindInjection {
 					t.Fatalf("finding %v", f)
 				}
+				if strings.HasPrefix(s.name, "split-") && !strings.HasSuffix(f.Message, "(split by invisible characters)") {
+					t.Fatalf("split phrase found by the plain pass? %v", f)
+				}
 				if bytes.Contains(in[f.Offset:f.Offset+f.Length], []byte("\n\n\n")) {
 					t.Fatalf("finding spans paragraphs: %v", f)
 				}
