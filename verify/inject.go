@@ -154,7 +154,7 @@ func prepare(dst, b []byte, from int) ([]byte, [][2]int) {
 
 // match builds the Match for a finding: removed (hidden characters) or
 // replaced by a marker when stripping, reported only otherwise.
-func (d injection) match(buf []byte, start, end int, rule string, sev Severity, msg string, hidden bool) Match {
+func (d injection) match(start, end int, rule string, sev Severity, msg string, hidden bool) Match {
 	m := Match{Start: start, End: end, Priority: PriorityInjection,
 		Finding: &Finding{Kind: KindInjection, Rule: rule, Severity: sev, Message: msg, Action: ActionFlagged}}
 	switch {
@@ -164,12 +164,6 @@ func (d injection) match(buf []byte, start, end int, rule string, sev Severity, 
 	case d.strip:
 		m.Replace = []byte("[cordon: removed " + rule + "]")
 		m.Finding.Action = ActionStripped
-	case hidden:
-		// Reported only, but "replaced" by itself: a run of hidden
-		// characters can cross the point the Stream passes output on,
-		// and its rest must not be reported again as a new run. The
-		// Stream applies a replacement before it reuses buf.
-		m.Replace = buf[start:end]
 	}
 	return m
 }
@@ -237,6 +231,14 @@ func (d injection) hidden(dst []Match, buf []byte, from int) []Match {
 		}
 		prev, _ := utf8.DecodeLastRune(buf[:start])
 		continued := start == from && classify(prev) == c
+		if continued && !d.strip {
+			// The rest of a run reported before: a report-only match
+			// does not move the point the Stream passes output on, so
+			// the run may be seen again from the middle. Stripping
+			// moves it to the end of the piece stripped, so there the
+			// rest is the next piece of a long run.
+			continue
+		}
 		if count < minRun[c] && !continued {
 			continue
 		}
@@ -262,7 +264,7 @@ func (d injection) hidden(dst []Match, buf []byte, from int) []Match {
 		if continued {
 			msg += " (continued)"
 		}
-		dst = append(dst, d.match(buf, start, i, rule, sev, msg, true))
+		dst = append(dst, d.match(start, i, rule, sev, msg, true))
 	}
 	return dst
 }
@@ -352,14 +354,14 @@ func (d injection) angles(dst []Match, buf, low []byte, from int) []Match {
 				j++
 			}
 			if j > 2 && j+1 < len(rest) && rest[j] == '|' && rest[j+1] == '>' {
-				dst = append(dst, d.match(buf, i, i+j+2, ruleChatToken, SeverityHigh,
+				dst = append(dst, d.match(i, i+j+2, ruleChatToken, SeverityHigh,
 					"chat template token "+quoteShort(buf[i:i+j+2], 40), false))
 				i += j + 2
 				continue
 			}
 		case bytes.HasPrefix(buf[i:], []byte("<<SYS>>")), bytes.HasPrefix(buf[i:], []byte("<</SYS>>")):
 			n := bytes.IndexByte(rest, '>') + 2
-			dst = append(dst, d.match(buf, i, i+n, ruleChatToken, SeverityMedium,
+			dst = append(dst, d.match(i, i+n, ruleChatToken, SeverityMedium,
 				"chat template token "+quoteShort(buf[i:i+n], 40), false))
 			i += n
 			continue
@@ -441,7 +443,7 @@ func (d injection) tag(buf, rest []byte, i int) (Match, bool) {
 	case ruleRoleTag:
 		what = "role tag "
 	}
-	return d.match(buf, i, i+end, t.rule, t.sev, what+quoteShort(buf[i:i+end], 60), false), true
+	return d.match(i, i+end, t.rule, t.sev, what+quoteShort(buf[i:i+end], 60), false), true
 }
 
 func isNameByte(c byte) bool {
@@ -478,7 +480,7 @@ func (d injection) imgTag(buf, low []byte, i int) (Match, bool) {
 	if why == "" {
 		return Match{}, false
 	}
-	return d.match(buf, i, i+gt+1, ruleImageURL, SeverityHigh,
+	return d.match(i, i+gt+1, ruleImageURL, SeverityHigh,
 		"<img> URL on "+quoteShort(host, 80)+" carries data ("+why+"): fetched as soon as it is shown", false), true
 }
 
@@ -493,7 +495,7 @@ func (d injection) literals(dst []Match, buf []byte, from int) []Match {
 				break
 			}
 			i += k
-			dst = append(dst, d.match(buf, i, i+len(lit), ruleChatToken, SeverityMedium,
+			dst = append(dst, d.match(i, i+len(lit), ruleChatToken, SeverityMedium,
 				"chat template token "+quoteShort(buf[i:i+len(lit)], 40), false))
 			i += len(lit)
 		}
@@ -587,7 +589,7 @@ func (d injection) special(dst []Match, buf, low []byte, from, i int, word strin
 		// "Human:" and "Assistant:" after a blank line: the turn markers
 		// of the older completion format.
 		if i >= 2 && buf[i-1] == '\n' && buf[i-2] == '\n' && (buf[i] == 'H' || buf[i] == 'A') {
-			dst = append(dst, d.match(buf, i, i+len(word), ruleRolePrefix, SeverityMedium,
+			dst = append(dst, d.match(i, i+len(word), ruleRolePrefix, SeverityMedium,
 				"turn marker "+quoteShort(buf[i:i+len(word)], 20)+" after a blank line", false))
 		}
 	case "action input:":
@@ -595,7 +597,7 @@ func (d injection) special(dst []Match, buf, low []byte, from, i int, word strin
 		if atLineStart(low, i) {
 			before := low[max(0, i-lookBack):i]
 			if a := bytes.LastIndex(before, []byte("action:")); a >= 0 && atLineStart(low, i-len(before)+a) {
-				dst = append(dst, d.match(buf, i, i+len(word), ruleReAct, SeverityMedium,
+				dst = append(dst, d.match(i, i+len(word), ruleReAct, SeverityMedium,
 					"ReAct Action / Action Input block: reads as the model's own tool call", false))
 			}
 		}
@@ -616,7 +618,7 @@ func (d injection) special(dst []Match, buf, low []byte, from, i int, word strin
 			j++
 		}
 		if j < len(low) && (low[j] == '[' || low[j] == '{') {
-			dst = append(dst, d.match(buf, i-1, j+1, ruleToolForgery, SeverityMedium,
+			dst = append(dst, d.match(i-1, j+1, ruleToolForgery, SeverityMedium,
 				"forged tool call in chat API JSON: "+quoteShort(buf[i-1:j+1], 40), false))
 		}
 	}
@@ -768,7 +770,7 @@ func (d injection) phrase(dst []Match, found *[][2]int, low []byte, from, i int,
 		return dst
 	}
 	*found = append(*found, [2]int{s, e})
-	return append(dst, d.match(nil, s, e, p.rule, SeverityMedium, p.msg+": "+quoteShort(low[s:e], 80), false))
+	return append(dst, d.match(s, e, p.rule, SeverityMedium, p.msg+": "+quoteShort(low[s:e], 80), false))
 }
 
 func overlapsAny(spans [][2]int, s, e int) bool {
@@ -833,10 +835,10 @@ func (d injection) links(dst []Match, buf []byte, from int) []Match {
 			continue
 		}
 		if image {
-			dst = append(dst, d.match(buf, start, end, ruleImageURL, SeverityHigh,
+			dst = append(dst, d.match(start, end, ruleImageURL, SeverityHigh,
 				"markdown image URL on "+quoteShort(host, 80)+" carries data ("+why+"): fetched as soon as it is shown", false))
 		} else {
-			dst = append(dst, d.match(buf, start, end, ruleLinkURL, SeverityMedium,
+			dst = append(dst, d.match(start, end, ruleLinkURL, SeverityMedium,
 				"markdown link URL on "+quoteShort(host, 80)+" carries data ("+why+")", false))
 		}
 		i = end
