@@ -28,7 +28,8 @@ type InjectionOptions struct {
 //     <start_of_turn>, <system>, "Human:" after a blank line;
 //   - instruction-override phrasing: "ignore previous instructions",
 //     "you are now …", "new instructions:", "do not tell the user",
-//     "system prompt:", "if you are an AI agent";
+//     "system prompt:", "if you are an AI agent", read through colour
+//     codes and zero-width characters as a model would read them;
 //   - forged tool calls: <function_calls>, <invoke name=…>, <tool_call>,
 //     "tool_calls": [, a ReAct "Action:" / "Action Input:" pair;
 //   - markdown images and links, and <img> tags, whose URL carries data

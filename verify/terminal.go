@@ -56,7 +56,8 @@ var ctlByte = func() (t [256]bool) {
 	return t
 }()
 
-// seqKind is what an escape sequence does, as far as the detector cares.
+// rule is what a sequence does, as far as the detector cares, and what
+// becomes of it: removed (ActionStripped) or shown (ActionEscaped).
 type rule struct {
 	id       string
 	severity Severity
