@@ -2,6 +2,8 @@ package verify
 
 import (
 	"bytes"
+	"cmp"
+	"fmt"
 	"io"
 	"slices"
 	"sync"
@@ -90,9 +92,12 @@ type Stream struct {
 	binary *binarySummary
 
 	matches  []Match
+	edits    []Match
+	taken    [][2]int // spans claimed by edits, sorted and disjoint
 	edited   []byte
 	neut     []byte
 	findings []Finding
+	perRule  map[ruleKey]*ruleCount
 	closed   bool
 	err      error
 	timer    *time.Timer
@@ -182,6 +187,7 @@ func (s *Stream) Close() error {
 			Message: "binary output (" + s.binary.kind + ") replaced by a summary"})
 	}
 	s.finish()
+	s.summarize()
 	return s.err
 }
 
@@ -228,33 +234,44 @@ func (s *Stream) process(commit int, final bool) {
 		}
 		return b.End - a.End
 	})
-	var taken [][2]int
-	edits := s.matches[:0:0]
+	taken := s.taken[:0]
+	edits := s.edits[:0]
 	for _, m := range s.matches {
 		if m.Start < s.from || m.End > len(s.buf) || m.End < m.Start {
 			continue
 		}
-		overlaps := false
-		for _, t := range taken {
-			if m.Start < t[1] && t[0] < m.End || m.Start == m.End && t[0] < m.Start && m.Start < t[1] {
-				overlaps = true
-				break
+		// taken is sorted and its spans are disjoint, so the first span
+		// that ends after m starts is the only one to look at: any
+		// later one that overlaps m means this one does too. A loop
+		// over all of taken made coloured output (a match every few
+		// bytes) quadratic.
+		k, _ := slices.BinarySearchFunc(taken, m.Start, func(t [2]int, start int) int {
+			if t[1] <= start {
+				return -1
 			}
-		}
+			return 1
+		})
+		overlaps := k < len(taken) && taken[k][0] < m.End && m.Start < taken[k][1] ||
+			k < len(taken) && m.Start == m.End && taken[k][0] < m.Start
+		claim := func() { taken = slices.Insert(taken, k, [2]int{m.Start, m.End}) }
+		// Only a span that changes the output claims its bytes: one
+		// that is only reported must not stop a weaker edit of the
+		// same bytes (an escape sequence around a flagged token).
 		if m.Start >= commit {
-			if !overlaps {
-				taken = append(taken, [2]int{m.Start, m.End})
+			if !overlaps && m.Replace != nil {
+				claim()
 			}
 			continue
 		}
 		if overlaps {
 			// Reported, but a stronger edit covers it.
 			m.Replace = nil
-		} else {
-			taken = append(taken, [2]int{m.Start, m.End})
+		} else if m.Replace != nil {
+			claim()
 		}
 		edits = append(edits, m)
 	}
+	s.taken, s.edits = taken, edits
 	slices.SortStableFunc(edits, func(a, b Match) int { return a.Start - b.Start })
 	end := commit
 	for _, m := range edits {
@@ -285,7 +302,7 @@ func (s *Stream) process(commit int, final bool) {
 			if m.Replace == nil && f.Action != ActionFlagged {
 				f.Action = ActionFlagged
 			}
-			s.findings = append(s.findings, f)
+			s.report(f)
 		}
 		if m.Replace == nil {
 			continue
@@ -305,6 +322,68 @@ func (s *Stream) process(commit int, final bool) {
 	s.base += int64(keep)
 	s.buf = s.buf[:copy(s.buf, s.buf[keep:])]
 	s.from = end - keep
+}
+
+// maxFindingsPerRule bounds the findings a Stream keeps for one rule,
+// so that output that repeats one thing a million times (a progress bar
+// redrawn with escape sequences) cannot grow the list without end.
+const maxFindingsPerRule = 1000
+
+// report adds a finding, or counts it once its rule has
+// maxFindingsPerRule of them.
+func (s *Stream) report(f Finding) {
+	k := ruleKey{f.Kind, f.Rule}
+	if s.perRule == nil {
+		s.perRule = map[ruleKey]*ruleCount{}
+	}
+	c := s.perRule[k]
+	if c == nil {
+		c = &ruleCount{}
+		s.perRule[k] = c
+	}
+	c.n++
+	if c.n <= maxFindingsPerRule {
+		s.findings = append(s.findings, f)
+		return
+	}
+	if c.n == maxFindingsPerRule+1 {
+		c.first = f
+	}
+	c.first.Severity = maxSeverity(c.first.Severity, f.Severity)
+}
+
+type ruleKey struct {
+	kind Kind
+	rule string
+}
+
+type ruleCount struct {
+	n     int
+	first Finding // the first finding not listed
+}
+
+func maxSeverity(a, b Severity) Severity {
+	if b.Rank() > a.Rank() {
+		return b
+	}
+	return a
+}
+
+// summarize adds, for each rule past maxFindingsPerRule, one finding
+// that says how many more there were.
+func (s *Stream) summarize() {
+	var more []Finding
+	for _, c := range s.perRule {
+		if c.n <= maxFindingsPerRule {
+			continue
+		}
+		f := c.first
+		f.Length = 0
+		f.Message = fmt.Sprintf("%d more findings of this rule not listed, the first at offset %d", c.n-maxFindingsPerRule, f.Offset)
+		more = append(more, f)
+	}
+	slices.SortFunc(more, func(a, b Finding) int { return cmp.Compare(a.Offset, b.Offset) })
+	s.findings = append(s.findings, more...)
 }
 
 func (s *Stream) write(b []byte) {

@@ -93,6 +93,51 @@ func TestStreamOverlap(t *testing.T) {
 	}
 }
 
+// reportOnly reports every occurrence of a word and changes nothing.
+type reportOnly struct{ word string }
+
+func (r reportOnly) Window() int { return len(r.word) }
+
+func (r reportOnly) Scan(dst []Match, buf []byte, from int, final bool) []Match {
+	for i := from; ; {
+		j := bytes.Index(buf[i:], []byte(r.word))
+		if j < 0 {
+			return dst
+		}
+		dst = append(dst, Match{Start: i + j, End: i + j + len(r.word), Priority: PriorityInjection,
+			Finding: &Finding{Kind: KindInjection, Rule: r.word, Severity: SeverityMedium}})
+		i += j + 1
+	}
+}
+
+// A span that is only reported does not stop a lower-priority edit of
+// the bytes around it.
+func TestStreamReportOnlyOverlap(t *testing.T) {
+	in := "before ESC-TOKEN-END after"
+	edit := literal{"ESC-TOKEN-END", "<edited>", PriorityTerminal}
+	got, fs := run(t, StreamOptions{Detectors: []Detector{edit, reportOnly{"TOKEN"}}}, []byte(in), func() int { return 3 })
+	if got != "before <edited> after" {
+		t.Fatalf("edit lost under a report-only span: %q", got)
+	}
+	if len(fs) != 2 {
+		t.Fatalf("findings %+v", fs)
+	}
+}
+
+// Output that repeats one finding without end keeps a bounded list: the
+// first maxFindingsPerRule, then one finding that counts the rest.
+func TestStreamFindingsBounded(t *testing.T) {
+	in := strings.Repeat("tok ", 50000)
+	_, fs := run(t, StreamOptions{Detectors: []Detector{reportOnly{"tok"}}}, []byte(in), func() int { return 1 << 16 })
+	if len(fs) != maxFindingsPerRule+1 {
+		t.Fatalf("%d findings, want %d", len(fs), maxFindingsPerRule+1)
+	}
+	last := fs[len(fs)-1]
+	if !strings.HasPrefix(last.Message, "49000 more findings") || last.Offset != 4*maxFindingsPerRule {
+		t.Fatalf("summary finding %+v", last)
+	}
+}
+
 func TestStreamLimit(t *testing.T) {
 	var in strings.Builder
 	for i := range 10000 {
