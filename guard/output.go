@@ -71,7 +71,15 @@ func detectors(opts OutputOptions, conf policy.Output) ([]verify.Detector, func(
 	} else {
 		dets = append(dets, verify.Secrets())
 	}
-	return dets, nil
+	dets = append(dets,
+		verify.Injection(verify.InjectionOptions{Strip: conf.Injection == "strip"}),
+		verify.Terminal(verify.TerminalOptions{KeepColour: opts.Terminal}))
+	// Whatever an edit left of a control sequence is made harmless last.
+	neutralize := verify.Neutralize
+	if opts.Terminal {
+		neutralize = verify.NeutralizeColour
+	}
+	return dets, neutralize
 }
 
 // flagOnly reports what a detector finds and changes nothing.

@@ -19,7 +19,7 @@ func TestInjectionAttacks(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 0))
-	for _, s := range loadSamples(t, "testdata/inject/attacks.txt") {
+	for _, s := range loadTextSamples(t, "testdata/inject/attacks.txt") {
 		t.Run(s.name, func(t *testing.T) {
 			for _, maxWrite := range []int{1, 5, 300, 70000} {
 				prefix := syntheticLog(r, r.IntN(20000), false)
@@ -84,7 +84,7 @@ func findRule(fs []Finding, rule string) (Finding, bool) {
 // The benign look-alikes are not flagged at all.
 func TestInjectionBenign(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, s := range loadSamples(t, "testdata/inject/benign.txt") {
+	for _, s := range loadTextSamples(t, "testdata/inject/benign.txt") {
 		for _, strip := range []bool{false, true} {
 			out, fs := runStream(t, StreamOptions{Detectors: []Detector{Injection(InjectionOptions{Strip: strip})}}, s.text, r, 17)
 			if len(fs) > 0 {
@@ -178,7 +178,7 @@ func TestInjectionInsideEscape(t *testing.T) {
 // the output it would get alone (run with -race).
 func TestDetectorsConcurrent(t *testing.T) {
 	dets := []Detector{Terminal(TerminalOptions{}), Injection(InjectionOptions{Strip: true})}
-	attacks := loadSamples(t, "testdata/inject/attacks.txt")
+	attacks := loadTextSamples(t, "testdata/inject/attacks.txt")
 	in := syntheticLog(rand.New(rand.NewPCG(1, 1)), 200<<10, true)
 	for _, a := range attacks {
 		in = append(in, a.text...)

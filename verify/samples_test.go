@@ -26,7 +26,7 @@ type sample struct {
 // followed by the sample's text, with escapes decoded (see
 // testdata/inject/attacks.txt). Lines before the first header are
 // comments.
-func loadSamples(t testing.TB, path string) []sample {
+func loadTextSamples(t testing.TB, path string) []sample {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -189,7 +189,7 @@ func syntheticLog(r *rand.Rand, n int, colour bool) []byte {
 
 // randomText returns n bytes of random printable text: ASCII words and
 // punctuation with some multi-byte letters, in lines.
-func randomText(r *rand.Rand, n int) []byte {
+func randomRunes(r *rand.Rand, n int) []byte {
 	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:!?()[]{}<>/\\|-_=+*&^%$#@~'\"`"
 	b := make([]byte, 0, n+4)
 	for len(b) < n {
@@ -213,7 +213,7 @@ func benchStream(b *testing.B, opts StreamOptions) {
 	for _, in := range []struct {
 		name string
 		data []byte
-	}{{"log", syntheticLog(r, 8<<20, true)}, {"random", randomText(r, 8<<20)}} {
+	}{{"log", syntheticLog(r, 8<<20, true)}, {"random", randomRunes(r, 8<<20)}} {
 		b.Run(in.name, func(b *testing.B) {
 			b.SetBytes(int64(len(in.data)))
 			for b.Loop() {

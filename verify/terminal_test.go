@@ -50,7 +50,7 @@ func TestTerminalAttacks(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 0))
-	for _, s := range loadSamples(t, "testdata/terminal/attacks.txt") {
+	for _, s := range loadTextSamples(t, "testdata/terminal/attacks.txt") {
 		t.Run(s.name, func(t *testing.T) {
 			for _, maxWrite := range []int{1, 4, 300, 70000} {
 				for _, keep := range []bool{false, true} {
@@ -141,7 +141,7 @@ func TestTerminalUnterminated(t *testing.T) {
 // finding: colour dropped, or kept as it is.
 func TestTerminalBenign(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, s := range loadSamples(t, "testdata/terminal/benign.txt") {
+	for _, s := range loadTextSamples(t, "testdata/terminal/benign.txt") {
 		for _, keep := range []bool{false, true} {
 			out, fs := runStream(t, StreamOptions{Detectors: []Detector{Terminal(TerminalOptions{KeepColour: keep})}}, s.text, r, 7)
 			if len(fs) > 0 {

@@ -35,7 +35,9 @@ const hookInputLimit = 64 << 20
 // tool's output. It is a variable so that the detectors of package
 // verify can be plugged in where they are built, and tests can use their
 // own.
-var postDetectors = func() []verify.Detector { return []verify.Detector{verify.Secrets()} }
+var postDetectors = func() []verify.Detector {
+	return []verify.Detector{verify.Secrets(), verify.Injection(verify.InjectionOptions{}), verify.Terminal(verify.TerminalOptions{})}
+}
 
 func newHook() *cobra.Command {
 	cmd := &cobra.Command{
