@@ -2,7 +2,6 @@ package policy
 
 import (
 	"github.com/cordon-sh/cordon/egress"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -20,19 +19,7 @@ import (
 // It returns warnings for settings that are not enforced yet: a network
 // allow list keeps the network off, which is stricter than asked.
 func (p *Policy) Apply(spec *sandbox.Spec, home string, caller []string) (warnings []string) {
-	expand := func(list []string) []string {
-		out := make([]string, 0, len(list))
-		for _, s := range list {
-			if s == "~" || strings.HasPrefix(s, "~/") {
-				if home == "" {
-					continue
-				}
-				s = filepath.Join(home, s[1:])
-			}
-			out = append(out, filepath.Clean(s))
-		}
-		return out
-	}
+	expand := func(list []string) []string { return expandHome(list, home) }
 	fs := &spec.Filesystem
 	if len(p.Filesystem.ReadOnlyRoots) > 0 {
 		fs.ReadOnlyRoots = expand(p.Filesystem.ReadOnlyRoots)
