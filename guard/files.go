@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bluekeyes/go-gitdiff/gitdiff"
+	"github.com/cordon-sh/cordon/approval"
 	"github.com/cordon-sh/cordon/audit"
 	"github.com/cordon-sh/cordon/policy"
 	"github.com/cordon-sh/cordon/sandbox"
@@ -249,7 +250,7 @@ func (v *fileView) relPath(ws, p string) (string, error) {
 }
 
 // fileOp runs one file operation and records it.
-func (g *Guard) fileOp(op string, req *FileRequest, fn func(v *fileView, ws string, resp *FileResponse) error) (*FileResponse, error) {
+func (g *Guard) fileOp(ctx context.Context, op string, req *FileRequest, fn func(v *fileView, ws string, resp *FileResponse) error) (*FileResponse, error) {
 	ws, err := filepath.Abs(req.Workspace)
 	if err != nil {
 		return nil, &UsageError{fmt.Errorf("workspace: %w", err)}
@@ -257,7 +258,16 @@ func (g *Guard) fileOp(op string, req *FileRequest, fn func(v *fileView, ws stri
 	resp := &FileResponse{}
 	rec := &audit.Record{Command: strings.TrimSpace(op + " " + req.Path), Workspace: ws, Agent: req.Agent, Session: req.Session}
 	rec.Cwd, _ = os.Getwd()
-	v, err := g.view(ws)
+	// The policy judges the path as the hook judges an agent's own file
+	// tools (its read and write rules count: .env asks, say); then the
+	// sandbox's view decides what can be reached at all.
+	var granted *audit.Approval
+	err = g.judgePath(ctx, op, ws, req, &granted)
+	rec.Approval = granted
+	var v *fileView
+	if err == nil {
+		v, err = g.view(ws)
+	}
 	if err == nil {
 		err = fn(v, ws, resp)
 	}
@@ -278,6 +288,32 @@ func (g *Guard) fileOp(op string, req *FileRequest, fn func(v *fileView, ws stri
 		}
 	}
 	return resp, err
+}
+
+// judgePath asks the policy about the request's path, and a person when
+// the policy asks. A patch names its files inside; they are judged by the
+// write rules of the view.
+func (g *Guard) judgePath(ctx context.Context, op, ws string, req *FileRequest, granted **audit.Approval) error {
+	if req.Path == "" {
+		return nil
+	}
+	d := g.Policy.DecidePath(policy.PathRequest{
+		Path: req.Path, Write: op == "write_file", Workspace: ws, Dir: ws, Home: g.Home,
+	})
+	switch d.Verdict {
+	case policy.Allow:
+		return nil
+	case policy.Ask:
+		a := g.ask(ctx, &approval.Request{
+			Command: op + " " + req.Path, Decision: d, Workspace: ws, Agent: req.Agent, Kind: approval.KindCommand,
+		})
+		*granted = a
+		if a.Granted {
+			return nil
+		}
+		return &DeniedError{Decision: d, Approval: a}
+	}
+	return &DeniedError{Decision: d}
 }
 
 // resolveRead resolves a path for reading and judges it.
@@ -338,7 +374,7 @@ func (g *Guard) ReadFile(ctx context.Context, req *FileRequest, limit int64) (*F
 	if limit <= 0 {
 		limit = DefaultReadLimit
 	}
-	return g.fileOp("read_file", req, func(v *fileView, ws string, resp *FileResponse) error {
+	return g.fileOp(ctx, "read_file", req, func(v *fileView, ws string, resp *FileResponse) error {
 		real, err := v.resolveRead(ws, req.Path)
 		resp.Path = real
 		if err != nil {
@@ -386,7 +422,7 @@ func (g *Guard) verifyBytes(name string, data []byte) ([]byte, []verify.Finding)
 
 // ListDir lists a directory as a sandboxed command in the workspace could.
 func (g *Guard) ListDir(ctx context.Context, req *FileRequest) (*FileResponse, error) {
-	return g.fileOp("list_directory", req, func(v *fileView, ws string, resp *FileResponse) error {
+	return g.fileOp(ctx, "list_directory", req, func(v *fileView, ws string, resp *FileResponse) error {
 		real, err := v.resolveRead(ws, req.Path)
 		resp.Path = real
 		if err != nil {
@@ -427,7 +463,7 @@ func (g *Guard) ListDir(ctx context.Context, req *FileRequest) (*FileResponse, e
 // through a symlink. The file is replaced whole (a new file renamed over
 // the old one), so a hard link to it elsewhere is not written through.
 func (g *Guard) WriteFile(ctx context.Context, req *FileRequest, content []byte) (*FileResponse, error) {
-	return g.fileOp("write_file", req, func(v *fileView, ws string, resp *FileResponse) error {
+	return g.fileOp(ctx, "write_file", req, func(v *fileView, ws string, resp *FileResponse) error {
 		if len(content) > MaxWriteSize {
 			return &UsageError{fmt.Errorf("content of %d bytes is over the limit of %d", len(content), MaxWriteSize)}
 		}
@@ -585,7 +621,7 @@ func readBeneath(root int, rel string) ([]byte, uint32, error) {
 func (g *Guard) ApplyPatch(ctx context.Context, req *FileRequest, patch string) (*FileResponse, error) {
 	req2 := *req
 	req2.Path = ""
-	return g.fileOp("apply_patch", &req2, func(v *fileView, ws string, resp *FileResponse) error {
+	return g.fileOp(ctx, "apply_patch", &req2, func(v *fileView, ws string, resp *FileResponse) error {
 		resp.Path = v.ws
 		files, _, err := gitdiff.Parse(strings.NewReader(patch))
 		if err != nil {
@@ -645,6 +681,11 @@ func (g *Guard) ApplyPatch(ctx context.Context, req *FileRequest, patch string) 
 					return &UsageError{fmt.Errorf("patch: %s is changed twice", r)}
 				}
 				seen[r] = true
+				// Each file is judged by the policy as write_file judges one.
+				var granted *audit.Approval
+				if err := g.judgePath(ctx, "write_file", ws, &FileRequest{Workspace: ws, Path: r, Agent: req.Agent}, &granted); err != nil {
+					return err
+				}
 			}
 			var src []byte
 			mode := uint32(0o644)

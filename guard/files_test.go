@@ -3,8 +3,10 @@ package guard
 import (
 	"context"
 	"errors"
+	"github.com/cordon-sh/cordon/approval"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,14 +46,49 @@ func must(t testing.TB, err error) {
 	}
 }
 
-func wantDenied(t *testing.T, err error, rule string) {
+// wantDenied checks that err is a denial by one of rules: the policy's
+// path rule comes first, the sandbox view's own check behind it (see
+// TestViewAlone).
+func wantDenied(t *testing.T, err error, rules ...string) {
 	t.Helper()
 	var denied *DeniedError
 	if !errors.As(err, &denied) {
-		t.Fatalf("want a denial by %s, got %v", rule, err)
+		t.Fatalf("want a denial by %v, got %v", rules, err)
 	}
-	if denied.Decision.Rule != rule {
-		t.Fatalf("denied by %s (%s), want %s", denied.Decision.Rule, denied.Decision.Reason, rule)
+	if !slices.Contains(rules, denied.Decision.Rule) {
+		t.Fatalf("denied by %s (%s), want %v", denied.Decision.Rule, denied.Decision.Reason, rules)
+	}
+}
+
+// The sandbox view's checks hold on their own, whatever the policy said.
+func TestViewAlone(t *testing.T) {
+	g, ws, home, outside, _ := fileSetup(t)
+	v, err := g.view(ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.resolveRead(ws, filepath.Join(home, ".ssh", "id_rsa"))
+	wantDenied(t, err, RuleFileMasked, "masked")
+	must(t, os.Symlink(filepath.Join(home, ".ssh"), filepath.Join(ws, "keys")))
+	_, err = v.resolveRead(ws, "keys/id_rsa")
+	wantDenied(t, err, RuleFileMasked, "masked")
+	_, err = v.resolveRead(ws, "/proc/self/environ")
+	wantDenied(t, err, RuleFileHost)
+	for _, rel := range []string{".git/hooks/pre-commit", ".git/config", ".envrc", ".cordon.yaml"} {
+		wantDenied(t, v.checkWrite(rel), RuleFileProtected)
+	}
+	wantDenied(t, v.checkWrite("../x"), RuleFileOutside)
+
+	// A person approves a write the policy asks about; a symlink planted
+	// in the workspace still cannot carry it outside.
+	g.Approve = func(context.Context, *approval.Request) *audit.Approval {
+		return &audit.Approval{Granted: true, How: "test"}
+	}
+	must(t, os.Symlink(outside, filepath.Join(ws, "out")))
+	_, err = g.WriteFile(context.Background(), &FileRequest{Workspace: ws, Path: "out/escape"}, []byte("x"))
+	wantDenied(t, err, RuleFileSymlink)
+	if _, err := os.Lstat(filepath.Join(outside, "escape")); err == nil {
+		t.Fatal("written through a symlink out of the workspace")
 	}
 }
 
@@ -69,21 +106,21 @@ func TestReadFile(t *testing.T) {
 
 	key := filepath.Join(home, ".ssh", "id_rsa")
 	_, err = g.ReadFile(ctx, &FileRequest{Workspace: ws, Path: key}, 0)
-	wantDenied(t, err, RuleFileMasked)
+	wantDenied(t, err, RuleFileMasked, "masked")
 	// Through a symlink planted in the workspace: judged by its target.
 	must(t, os.Symlink(filepath.Join(home, ".ssh"), filepath.Join(ws, "keys")))
 	resp, err = g.ReadFile(ctx, &FileRequest{Workspace: ws, Path: "keys/id_rsa"}, 0)
-	wantDenied(t, err, RuleFileMasked)
+	wantDenied(t, err, RuleFileMasked, "masked", "credentials-redirect")
 	if resp != nil && len(resp.Content) > 0 {
 		t.Fatalf("masked content returned: %q", resp.Content)
 	}
 	_, err = g.ListDir(ctx, &FileRequest{Workspace: ws, Path: filepath.Join(home, ".ssh")})
-	wantDenied(t, err, RuleFileMasked)
+	wantDenied(t, err, RuleFileMasked, "masked")
 
 	// The host's /proc is not what the sandbox sees: cordon's own
 	// environment is there.
 	_, err = g.ReadFile(ctx, &FileRequest{Workspace: ws, Path: "/proc/self/environ"}, 0)
-	wantDenied(t, err, RuleFileHost)
+	wantDenied(t, err, RuleFileHost, "credentials-redirect")
 
 	ls, err := g.ListDir(ctx, &FileRequest{Workspace: ws, Path: "."})
 	if err != nil || len(ls.Entries) != 3 || ls.Entries[0].Name != ".git" || ls.Entries[2].Type != "file" {
@@ -97,7 +134,7 @@ func TestReadFile(t *testing.T) {
 	if r := recs[0]; r.Command != "read_file main.go" || r.Decision.Verdict != "allow" || r.Agent != "test" {
 		t.Fatalf("record of a read: %+v %+v", r, r.Decision)
 	}
-	if r := recs[2]; r.Decision.Verdict != "deny" || r.Decision.Rule != RuleFileMasked {
+	if r := recs[2]; r.Decision.Verdict != "deny" || (r.Decision.Rule != RuleFileMasked && r.Decision.Rule != "masked") {
 		t.Fatalf("record of a refused read: %+v", r.Decision)
 	}
 }
@@ -116,27 +153,27 @@ func TestWriteFile(t *testing.T) {
 	must(t, write(filepath.Join(ws, "main.go"), "package main\n"))
 
 	hook := filepath.Join(ws, ".git", "hooks", "pre-commit")
-	wantDenied(t, write(".git/hooks/pre-commit", "#!/bin/sh\n"), RuleFileProtected)
-	wantDenied(t, write("./x/../.git/hooks/pre-commit", "#!/bin/sh\n"), RuleFileProtected)
-	wantDenied(t, write(".git/config", "[core]\n"), RuleFileProtected)
+	wantDenied(t, write(".git/hooks/pre-commit", "#!/bin/sh\n"), RuleFileProtected, "protected")
+	wantDenied(t, write("./x/../.git/hooks/pre-commit", "#!/bin/sh\n"), RuleFileProtected, "protected")
+	wantDenied(t, write(".git/config", "[core]\n"), RuleFileProtected, "protected")
 	// A protected path that does not exist yet.
-	wantDenied(t, write(".envrc", "export X=1\n"), RuleFileProtected)
+	wantDenied(t, write(".envrc", "export X=1\n"), RuleFileProtected, "protected")
 	// Reached through a symlink inside the workspace.
 	must(t, os.Symlink(".git/hooks", filepath.Join(ws, "hooks")))
-	wantDenied(t, write("hooks/pre-commit", "#!/bin/sh\n"), RuleFileSymlink)
+	wantDenied(t, write("hooks/pre-commit", "#!/bin/sh\n"), RuleFileSymlink, "protected")
 	if _, err := os.Lstat(hook); err == nil {
 		t.Fatal("a protected hook was written")
 	}
 
 	// Out of the workspace, by name or through symlinks.
-	wantDenied(t, write("../escape", "x"), RuleFileOutside)
-	wantDenied(t, write(filepath.Join(outside, "escape"), "x"), RuleFileOutside)
+	wantDenied(t, write("../escape", "x"), RuleFileOutside, "outside-workspace")
+	wantDenied(t, write(filepath.Join(outside, "escape"), "x"), RuleFileOutside, "outside-workspace")
 	must(t, os.Symlink(outside, filepath.Join(ws, "out")))
-	wantDenied(t, write("out/escape", "x"), RuleFileSymlink)
+	wantDenied(t, write("out/escape", "x"), RuleFileSymlink, "outside-workspace")
 	victim := filepath.Join(outside, "victim")
 	must(t, os.WriteFile(victim, []byte("original"), 0o644))
 	must(t, os.Symlink(victim, filepath.Join(ws, "link")))
-	wantDenied(t, write("link", "overwritten"), RuleFileSymlink)
+	wantDenied(t, write("link", "overwritten"), RuleFileSymlink, "outside-workspace")
 	if b, _ := os.ReadFile(victim); string(b) != "original" {
 		t.Fatalf("written through a symlink: %q", b)
 	}
@@ -178,7 +215,7 @@ func TestApplyPatch(t *testing.T) {
 	// Nor does one that touches a protected path.
 	hooked := goodPatch + "diff --git a/.git/hooks/pre-commit b/.git/hooks/pre-commit\nnew file mode 100755\n--- /dev/null\n+++ b/.git/hooks/pre-commit\n@@ -0,0 +1 @@\n+#!/bin/sh\n"
 	_, err := apply(hooked)
-	wantDenied(t, err, RuleFileProtected)
+	wantDenied(t, err, RuleFileProtected, "protected")
 	escaping := "--- a/../escape.txt\n+++ b/../escape.txt\n@@ -0,0 +1 @@\n+x\n"
 	_, err = apply(escaping)
 	wantDenied(t, err, RuleFileOutside)

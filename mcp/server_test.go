@@ -289,7 +289,7 @@ func TestFileTools(t *testing.T) {
 		if !res.IsError || strings.Contains(text(res)+out.Content, "FAKE PRIVATE KEY") {
 			t.Fatalf("read %s: %+v %q", path, out, text(res))
 		}
-		if out.Decision == nil || out.Decision.Rule != guard.RuleFileMasked {
+		if out.Decision == nil || (out.Decision.Rule != guard.RuleFileMasked && out.Decision.Rule != "masked") {
 			t.Fatalf("read %s: decision %+v", path, out.Decision)
 		}
 	}
@@ -302,7 +302,7 @@ func TestFileTools(t *testing.T) {
 
 	out = FileResult{}
 	res = call(t, cs, "write_file", map[string]any{"path": ".git/hooks/pre-commit", "content": "#!/bin/sh\n"}, &out)
-	if !res.IsError || out.Decision == nil || out.Decision.Rule != guard.RuleFileProtected {
+	if !res.IsError || out.Decision == nil || (out.Decision.Rule != guard.RuleFileProtected && out.Decision.Rule != "protected") {
 		t.Fatalf("write a hook: %+v", out)
 	}
 	if _, err := os.Stat(filepath.Join(e.ws, ".git", "hooks", "pre-commit")); err == nil {
@@ -485,7 +485,7 @@ func TestStdioBinary(t *testing.T) {
 	}
 	var fout FileResult
 	res = call(t, cs, "read_file", map[string]any{"path": filepath.Join(e.home, ".ssh", "id_rsa")}, &fout)
-	if !res.IsError || fout.Decision == nil || fout.Decision.Rule != guard.RuleFileMasked {
+	if !res.IsError || fout.Decision == nil || (fout.Decision.Rule != guard.RuleFileMasked && fout.Decision.Rule != "masked") {
 		t.Fatalf("masked read over stdio: %+v", fout)
 	}
 	cs.Close()
