@@ -155,12 +155,13 @@ func Snapshot(root string, opts ChangeOptions) (*Snap, error) {
 	recs := make([][]rec, opts.Workers)
 	newest := make([]int64, opts.Workers)
 	var keptMu sync.Mutex
-	err = walk(real, opts.Workers, nil, func(w int, rel string, dirfd int, name string, e entry) {
+	err = walk(real, opts.Workers, nil, func(w int, relb []byte, dirfd int, name []byte, e entry) {
+		rel := string(relb)
 		recs[w] = append(recs[w], rec{rel, e})
 		newest[w] = max(newest[w], e.ctime)
-		if e.mode&unix.S_IFMT == unix.S_IFREG && keepContent(name) && e.size <= maxKept &&
+		if e.mode&unix.S_IFMT == unix.S_IFREG && keepContent(string(name)) && e.size <= maxKept &&
 			gitElem(rel) < 0 && !s.skip.skipped(rel) {
-			if b, err := readAt(dirfd, name, maxKept); err == nil {
+			if b, err := readAt(dirfd, string(name), maxKept); err == nil {
 				keptMu.Lock()
 				s.kept[rel] = b
 				keptMu.Unlock()
@@ -282,8 +283,8 @@ func (s *Snap) Diff() (*ChangeReport, error) {
 	seen := make([]bool, len(s.paths))
 	found := make([][]changed, o.Workers)
 	scan := &scanBudget{left: o.MaxScanTotal}
-	err := walk(s.realRoot, o.Workers, nil, func(w int, rel string, dirfd int, name string, e entry) {
-		i, ok := s.index[rel]
+	err := walk(s.realRoot, o.Workers, nil, func(w int, relb []byte, dirfd int, nameb []byte, e entry) {
+		i, ok := s.index[string(relb)] // no allocation for the lookup
 		if !ok {
 			i = -1
 		} else {
@@ -294,6 +295,7 @@ func (s *Snap) Diff() (*ChangeReport, error) {
 				return
 			}
 		}
+		rel, name := string(relb), string(nameb)
 		c := changed{rel: rel, e: e, old: i}
 		switch e.mode & unix.S_IFMT {
 		case unix.S_IFLNK:

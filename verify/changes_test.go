@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -443,8 +444,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// cpuTime reports, beside the wall time, the CPU time (user and system,
+// all threads) per operation: on a shared machine the wall time says how
+// busy the neighbours were, the CPU time what the work costs.
+func cpuTime(b *testing.B) func() {
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	return func() {
+		syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+		ns := after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano()
+		b.ReportMetric(float64(ns)/float64(b.N), "cpu-ns/op")
+	}
+}
+
 func BenchmarkChangesSnapshot(b *testing.B) {
 	root := benchTree(b)
+	defer cpuTime(b)()
 	for b.Loop() {
 		snap(b, root, ChangeOptions{})
 	}
@@ -453,6 +468,7 @@ func BenchmarkChangesSnapshot(b *testing.B) {
 func BenchmarkChangesDiff(b *testing.B) {
 	root := benchTree(b)
 	s := snap(b, root, ChangeOptions{})
+	defer cpuTime(b)()
 	for b.Loop() {
 		if r := diff(b, s); r.Counts != (Counts{}) {
 			b.Fatalf("changes in the benchmark tree: %+v", r.Counts)
@@ -464,6 +480,7 @@ func BenchmarkChangesDiff(b *testing.B) {
 // an Lstat per entry.
 func BenchmarkChangesWalkDir(b *testing.B) {
 	root := benchTree(b)
+	defer cpuTime(b)()
 	for b.Loop() {
 		n := 0
 		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

@@ -1,9 +1,12 @@
 package verify
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,22 +22,18 @@ type entry struct {
 	mode         uint32
 }
 
-func entryOf(st *unix.Stat_t) entry {
-	return entry{dev: st.Dev, ino: st.Ino, size: st.Size,
-		mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), mode: st.Mode}
-}
-
 // visitFunc is called for every path under the root but the root, from
 // several goroutines at once; worker tells which (0 ≤ worker < workers).
 // rel is the slash path from the root; dirfd is the open directory
 // holding name, valid for the duration of the call.
-type visitFunc func(worker int, rel string, dirfd int, name string, e entry)
+// rel and name are only valid during the call.
+type visitFunc func(worker int, rel []byte, dirfd int, name []byte, e entry)
 
 // walk visits every path under root, directories in parallel. It does
 // not follow symlinks. prune, when set, says which directories not to
 // descend into (they are still visited themselves).
 //
-// It is written on getdents and fstatat rather than filepath.WalkDir:
+// It is written on getdents and statx rather than filepath.WalkDir:
 // WalkDir stats each file by its full path, which the kernel resolves
 // component by component, and runs on one goroutine; here each name is
 // looked up in its directory's open descriptor, and directories are
@@ -79,7 +78,7 @@ type walker struct {
 
 func (w *walker) work(worker int) {
 	buf := make([]byte, 32<<10)
-	var names []string
+	var rel []byte
 	var subdirs []dirJob
 	for {
 		w.mu.Lock()
@@ -97,7 +96,7 @@ func (w *walker) work(worker int) {
 
 		subdirs = subdirs[:0]
 		var err error
-		names, subdirs, err = w.readDir(worker, job, buf, names[:0], subdirs)
+		rel, subdirs, err = w.readDir(worker, job, buf, rel, subdirs)
 
 		w.mu.Lock()
 		if err != nil && w.err == nil {
@@ -110,7 +109,7 @@ func (w *walker) work(worker int) {
 	}
 }
 
-func (w *walker) readDir(worker int, job dirJob, buf []byte, names []string, subdirs []dirJob) ([]string, []dirJob, error) {
+func (w *walker) readDir(worker int, job dirJob, buf, rel []byte, subdirs []dirJob) ([]byte, []dirJob, error) {
 	path := w.root
 	if job.rel != "" {
 		path += "/" + job.rel
@@ -120,44 +119,70 @@ func (w *walker) readDir(worker int, job dirJob, buf []byte, names []string, sub
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
-			return names, subdirs, nil // gone or replaced since its parent was read
+			return rel, subdirs, nil // gone or replaced since its parent was read
 		}
-		return names, subdirs, fmt.Errorf("open %s: %w", path, err)
+		return rel, subdirs, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return names, subdirs, fmt.Errorf("stat %s: %w", path, err)
+		return rel, subdirs, fmt.Errorf("stat %s: %w", path, err)
 	}
 	if st.Dev != job.dev || st.Ino != job.ino {
-		return names, subdirs, nil
+		return rel, subdirs, nil
 	}
+	rel = append(rel[:0], job.rel...)
+	if job.rel != "" {
+		rel = append(rel, '/')
+	}
+	prefix := len(rel)
+	var sx unix.Statx_t
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if err != nil {
-			return names, subdirs, fmt.Errorf("read %s: %w", path, err)
+			return rel, subdirs, fmt.Errorf("read %s: %w", path, err)
 		}
 		if n <= 0 {
 			break
 		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
-	}
-	prefix := ""
-	if job.rel != "" {
-		prefix = job.rel + "/"
-	}
-	for _, name := range names {
-		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			if errors.Is(err, unix.ENOENT) {
+		for off := 0; off < n; {
+			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8,
+			// then the name, NUL-terminated, in place.
+			reclen := int(binary.NativeEndian.Uint16(buf[off+16:]))
+			if reclen == 0 || off+reclen > n {
+				return rel, subdirs, fmt.Errorf("read %s: bad directory entry", path)
+			}
+			ino := binary.NativeEndian.Uint64(buf[off:])
+			nameAt := off + 19
+			name := buf[nameAt : off+reclen]
+			end := bytes.IndexByte(name, 0)
+			if end < 0 {
+				return rel, subdirs, fmt.Errorf("read %s: bad directory entry", path)
+			}
+			name = name[:end]
+			off += reclen
+			if ino == 0 || string(name) == "." || string(name) == ".." {
 				continue
 			}
-			return names, subdirs, fmt.Errorf("stat %s/%s: %w", path, name, err)
-		}
-		rel := prefix + name
-		w.visit(worker, rel, fd, name, entryOf(&st))
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR && (w.prune == nil || !w.prune(rel)) {
-			subdirs = append(subdirs, dirJob{rel, st.Dev, st.Ino})
+			// statx on the name in the getdents buffer, which is already
+			// NUL-terminated: no copy, no allocation per file.
+			_, _, errno := unix.Syscall6(unix.SYS_STATX, uintptr(fd), uintptr(unsafe.Pointer(&buf[nameAt])),
+				unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BASIC_STATS, uintptr(unsafe.Pointer(&sx)), 0)
+			if errno != 0 {
+				if errno == unix.ENOENT {
+					continue
+				}
+				return rel, subdirs, fmt.Errorf("stat %s/%s: %w", path, name, errno)
+			}
+			rel = append(rel[:prefix], name...)
+			e := entry{dev: unix.Mkdev(sx.Dev_major, sx.Dev_minor), ino: sx.Ino, size: int64(sx.Size),
+				mtime: sx.Mtime.Sec*1e9 + int64(sx.Mtime.Nsec), ctime: sx.Ctime.Sec*1e9 + int64(sx.Ctime.Nsec),
+				mode: uint32(sx.Mode)}
+			w.visit(worker, rel, fd, name, e)
+			if e.mode&unix.S_IFMT == unix.S_IFDIR && (w.prune == nil || !w.prune(string(rel))) {
+				subdirs = append(subdirs, dirJob{string(rel), e.dev, e.ino})
+			}
 		}
 	}
-	return names, subdirs, nil
+	return rel, subdirs, nil
 }
