@@ -329,3 +329,26 @@ func (s skipper) skipped(rel string) bool {
 	}
 	return false
 }
+
+// symlinkRule flags a symlink standing where a rule's directory would
+// be (".github", ".claude", ".vscode"): what it points to is read as that
+// directory, under a path no rule would match.
+func symlinkRule(rel string) *pathRule {
+	base := path.Base(rel)
+	var found *pathRule
+	for _, rules := range []map[string]pathRule{dirRules, fileRules} {
+		for k, r := range rules {
+			first, _, _ := strings.Cut(k, "/")
+			if first != base {
+				continue
+			}
+			// The most severe of the rules under it, the first by name
+			// among equals, so that the report does not vary.
+			if found == nil || r.severity.Rank() > found.severity.Rank() ||
+				r.severity == found.severity && r.rule < found.rule {
+				found = &pathRule{r.rule, r.severity, "symlink in place of " + first}
+			}
+		}
+	}
+	return found
+}

@@ -3,11 +3,13 @@ package verify
 import (
 	"cmp"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -130,7 +132,8 @@ type Snap struct {
 	paths   []string
 	entries []entry
 	index   map[string]int32
-	kept    map[string][]byte // content of manifests, by path
+	kept    map[string][]byte  // content of manifests, by path
+	racy    map[int32][32]byte // content hashes, see hashRacy
 }
 
 // Snapshot records the state of the tree at root. Take it right before
@@ -185,14 +188,19 @@ func Snapshot(root string, opts ChangeOptions) (*Snap, error) {
 			s.entries = append(s.entries, r.e)
 		}
 	}
-	if err := clockPast(real, slices.Max(newest)); err != nil {
+	probe, err := clockPast(real, slices.Max(newest))
+	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	if probe <= slices.Max(newest) {
+		s.hashRacy(probe)
 	}
 	return s, nil
 }
 
-// clockPast returns once the filesystem under dir stamps a change with a
-// ctime later than t, the newest ctime the snapshot saw.
+// clockPast waits until the filesystem under dir stamps a change with a
+// ctime later than t, the newest ctime the snapshot saw, and returns the
+// last ctime it stamped.
 //
 // This is what makes "ctime unchanged" mean "not changed": without it, a
 // file written just before the snapshot and again by the command within
@@ -203,8 +211,9 @@ func Snapshot(root string, opts ChangeOptions) (*Snap, error) {
 // so it differs from every ctime in the snapshot. The wait is at most one
 // tick (a few milliseconds), and nothing when the tree was quiet; the
 // probe file is unnamed (O_TMPFILE) where the filesystem allows, or
-// removed at once.
-func clockPast(dir string, t int64) error {
+// removed at once. A ctime further ahead (the clock was set back) is not
+// waited for: see hashRacy.
+func clockPast(dir string, t int64) (int64, error) {
 	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		var b [8]byte
@@ -212,30 +221,44 @@ func clockPast(dir string, t int64) error {
 		name := dir + "/.cordon-probe-" + hex.EncodeToString(b[:])
 		fd, err = unix.Open(name, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if err != nil {
-			return fmt.Errorf("clock probe in %s: %w", dir, err)
+			return 0, fmt.Errorf("clock probe in %s: %w", dir, err)
 		}
 		unix.Unlink(name)
 	}
 	defer unix.Close(fd)
-	// Filesystems with coarse timestamps (FAT: 2 s) need the longest.
-	deadline := time.Now().Add(3 * time.Second)
 	var st unix.Stat_t
 	for mode := uint32(0o400); ; mode ^= 0o200 {
 		if err := unix.Fchmod(fd, mode); err != nil {
-			return fmt.Errorf("clock probe: %w", err)
+			return 0, fmt.Errorf("clock probe: %w", err)
 		}
 		if err := unix.Fstat(fd, &st); err != nil {
-			return fmt.Errorf("clock probe: %w", err)
+			return 0, fmt.Errorf("clock probe: %w", err)
 		}
-		if st.Ctim.Nano() > t {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("clock probe: the filesystem's clock did not pass %s", time.Unix(0, t))
+		now := st.Ctim.Nano()
+		// Filesystems with coarse timestamps (FAT: 2 s) need the longest.
+		if now > t || t-now > int64(3*time.Second) {
+			return now, nil
 		}
 		time.Sleep(500 * time.Microsecond)
 	}
 }
+
+// hashRacy keeps a hash of the regular files whose ctime the clock has
+// not passed (it was set back): for them an unchanged ctime proves
+// nothing, and Diff compares content instead, as git does for its
+// "racily clean" entries. Files over maxRacy are left to ctime.
+func (s *Snap) hashRacy(probe int64) {
+	s.racy = map[int32][32]byte{}
+	for i, e := range s.entries {
+		if e.ctime >= probe && e.mode&unix.S_IFMT == unix.S_IFREG && e.size <= maxRacy {
+			if b, err := os.ReadFile(filepath.Join(s.realRoot, s.paths[i])); err == nil {
+				s.racy[int32(i)] = sha256.Sum256(b)
+			}
+		}
+	}
+}
+
+const maxRacy = 1 << 20
 
 // readAt reads up to limit bytes of the regular file name in dirfd,
 // without following a symlink.
@@ -291,7 +314,7 @@ func (s *Snap) Diff() (*ChangeReport, error) {
 			// Distinct paths are distinct elements: no two workers write
 			// the same one.
 			seen[i] = true
-			if same(s.entries[i], e) {
+			if same(s.entries[i], e) && !s.racyChanged(i, dirfd, nameb) {
 				return
 			}
 		}
@@ -369,6 +392,16 @@ func (s *Snap) Diff() (*ChangeReport, error) {
 		r.Findings = r.Findings[:o.MaxFindings]
 	}
 	return r, nil
+}
+
+// racyChanged compares a racy file's content with its hash.
+func (s *Snap) racyChanged(i int32, dirfd int, name []byte) bool {
+	h, ok := s.racy[i]
+	if !ok {
+		return false
+	}
+	b, err := readAt(dirfd, string(name), maxRacy+1)
+	return err != nil || sha256.Sum256(b) != h
 }
 
 // same says whether a path is unchanged. For a file, ctime alone would
@@ -518,10 +551,19 @@ func (s *Snap) judge(c changed, r *ChangeReport) (Change, *[]Change, []Finding) 
 	if place == notGit {
 		rule = pathRuleFor(c.rel)
 		switch path.Base(c.rel) {
-		case "package.json":
-			rule = packageScripts(s.kept[c.rel], c.content)
-		case "pyproject.toml":
-			rule = pyprojectBuild(s.kept[c.rel], c.content)
+		case "package.json", "pyproject.toml":
+			switch {
+			case ch.Kind != KindRegular:
+			case c.content == nil || c.e.size > maxKept:
+				rule = &pathRule{"package-scripts", SeverityMedium, "manifest too large to compare"}
+			case path.Base(c.rel) == "package.json":
+				rule = packageScripts(s.kept[c.rel], c.content)
+			default:
+				rule = pyprojectBuild(s.kept[c.rel], c.content)
+			}
+		}
+		if rule == nil && ch.Kind == KindSymlink {
+			rule = symlinkRule(c.rel)
 		}
 	}
 	if rule != nil && ch.Kind != KindDir {

@@ -344,6 +344,53 @@ func TestChangesManifests(t *testing.T) {
 	}
 }
 
+// A symlink where a rule's directory would be is flagged under that
+// rule, and a manifest too large to compare is flagged anyway.
+func TestChangesSymlinkedPlaces(t *testing.T) {
+	root := t.TempDir()
+	s := snap(t, root, ChangeOptions{})
+	write(t, root, "elsewhere/workflows/ci.yml", "on: push\n", 0o644)
+	os.Symlink("elsewhere", filepath.Join(root, ".github"))
+	os.Symlink("elsewhere", filepath.Join(root, ".vscode"))
+	big := `{"scripts":{"postinstall":"x"},"pad":"` + strings.Repeat("x", maxKept) + `"}`
+	write(t, root, "package.json", big, 0o644)
+	r := diff(t, s)
+	for _, w := range []struct {
+		path, rule string
+		sev        Severity
+	}{
+		{".github", "ci-workflow", SeverityHigh},
+		{".vscode", "agent-config", SeverityHigh},
+		{"package.json", "package-scripts", SeverityMedium},
+	} {
+		if f := findFinding(r.Findings, w.path, w.rule); f == nil || f.Severity != w.sev {
+			t.Errorf("%s: want %s %s, findings %v", w.path, w.sev, w.rule, r.Findings)
+		}
+	}
+}
+
+// Files whose ctime the clock has not passed are compared by content:
+// unchanged ones are not reported, a changed one is seen.
+func TestChangesRacy(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "a", "aaaa", 0o644)
+	write(t, root, "b", "bbbb", 0o644)
+	s := snap(t, root, ChangeOptions{})
+	s.hashRacy(0) // as if the clock had been set back past every file
+	if len(s.racy) != 2 {
+		t.Fatalf("%d racy files", len(s.racy))
+	}
+	if r := diff(t, s); r.Counts != (Counts{}) {
+		t.Fatalf("unchanged racy files reported: %+v", r)
+	}
+	dir, _ := os.Open(root)
+	defer dir.Close()
+	os.WriteFile(filepath.Join(root, "a"), []byte("AAAA"), 0o644)
+	if !s.racyChanged(s.index["a"], int(dir.Fd()), []byte("a")) || s.racyChanged(s.index["b"], int(dir.Fd()), []byte("b")) {
+		t.Fatal("content comparison wrong")
+	}
+}
+
 func TestGitRule(t *testing.T) {
 	for _, c := range []struct {
 		rel   string
