@@ -541,3 +541,18 @@ func BenchmarkChangesWalkDir(b *testing.B) {
 		}
 	}
 }
+
+// find(1) stating every path, one thread: the yardstick for what a walk
+// costs in the kernel.
+func BenchmarkChangesFind(b *testing.B) {
+	if _, err := exec.LookPath("find"); err != nil {
+		b.Skip("no find")
+	}
+	root := benchTree(b)
+	for b.Loop() {
+		cmd := exec.Command("find", root, "-printf", "%i %s %C@ %T@ %m\\n")
+		if err := cmd.Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
