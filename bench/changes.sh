@@ -31,7 +31,10 @@ for d in $dirs; do
 			if (!(name in n)) order[++k] = name
 			n[name]++
 			wall[name, n[name]] = $3
-			for (i = 4; i < NF; i++) if ($(i+1) == "cpu-ns/op") cpu[name, n[name]] = $i
+			for (i = 4; i < NF; i++) {
+				if ($(i+1) == "cpu-ns/op") cpu[name, n[name]] = $i
+				if ($(i+1) == "kept-B/path") kept[name, n[name]] = $i
+			}
 		}
 		function median(a, name, m,   i, j, t, v) {
 			for (i = 1; i <= m; i++) v[i] = a[name, i] + 0
@@ -39,11 +42,12 @@ for d in $dirs; do
 			return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
 		}
 		END {
-			printf "%-30s %12s %12s\n", "benchmark", "wall ms", "cpu ms"
+			printf "%-30s %12s %12s %12s\n", "benchmark", "wall ms", "cpu ms", "kept B/path"
 			for (i = 1; i <= k; i++) {
 				name = order[i]
 				c = ((name, 1) in cpu) ? sprintf("%12.1f", median(cpu, name, n[name]) / 1e6) : sprintf("%12s", "-")
-				printf "%-30s %12.1f %s\n", name, median(wall, name, n[name]) / 1e6, c
+				m = ((name, 1) in kept) ? sprintf("%12.0f", median(kept, name, n[name])) : ""
+				printf "%-30s %12.1f %s %s\n", name, median(wall, name, n[name]) / 1e6, c, m
 			}
 		}'
 done

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -506,10 +507,21 @@ func cpuTime(b *testing.B) func() {
 
 func BenchmarkChangesSnapshot(b *testing.B) {
 	root := benchTree(b)
+	// What a snapshot keeps, per path.
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s := snap(b, root, ChangeOptions{})
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	kept := float64(after.HeapAlloc-before.HeapAlloc) / float64(len(s.paths))
+	runtime.KeepAlive(s)
+
 	defer cpuTime(b)()
 	for b.Loop() {
 		snap(b, root, ChangeOptions{})
 	}
+	b.ReportMetric(kept, "kept-B/path") // after Loop, which resets metrics
 }
 
 func BenchmarkChangesDiff(b *testing.B) {
