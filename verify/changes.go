@@ -324,7 +324,7 @@ func (s *Snap) Diff() (*ChangeReport, error) {
 		case unix.S_IFLNK:
 			c.target = readlinkAt(dirfd, name)
 		case unix.S_IFREG:
-			if gitElem(rel) >= 0 || s.skip.skipped(rel) {
+			if place, _ := gitRule(rel); place == gitInternal || place == notGit && s.skip.skipped(rel) {
 				break
 			}
 			if keepContent(name) && e.size <= maxKept {

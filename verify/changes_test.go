@@ -204,6 +204,35 @@ func TestChangesSameTick(t *testing.T) {
 	}
 }
 
+// Hiding a change: a file swapped by rename for one with the same
+// content length and times, and a link that stays inside the workspace
+// by its text but leads out through an older link.
+func TestChangesHidden(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "conf.txt", "safe=1\n", 0o644)
+	os.Symlink("/etc", filepath.Join(root, "sys"))
+	s := snap(t, root, ChangeOptions{})
+
+	p := filepath.Join(root, "conf.txt")
+	st, _ := os.Stat(p)
+	write(t, root, ".conf.tmp", "safe=0\n", 0o644)
+	os.Chtimes(filepath.Join(root, ".conf.tmp"), st.ModTime(), st.ModTime())
+	if err := os.Rename(filepath.Join(root, ".conf.tmp"), p); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("sys/passwd", filepath.Join(root, "inside-looking"))
+	r := diff(t, s)
+	if findChange(r.Modified, "conf.txt") == nil {
+		t.Errorf("file replaced by rename not reported: %+v", r)
+	}
+	if f := findFinding(r.Findings, "inside-looking", "symlink-out"); f == nil || !strings.Contains(f.Message, "resolves to /etc/passwd") {
+		t.Errorf("chained link out not flagged: %v", r.Findings)
+	}
+	if len(r.Findings) != 1 || len(r.Created) != 1 || len(r.Modified) != 1 || len(r.Deleted) != 0 {
+		t.Errorf("report %+v", r)
+	}
+}
+
 func TestChangesGit(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("no git")
@@ -222,7 +251,7 @@ func TestChangesGit(t *testing.T) {
 	write(t, root, "main.go", "package main\n", 0o644)
 	git("add", ".")
 	git("commit", "-q", "-m", "one")
-	s := snap(t, root, ChangeOptions{})
+	s := snap(t, root, ChangeOptions{Detectors: testDetectors})
 
 	for i := range 20 {
 		write(t, root, fmt.Sprintf("f%d.go", i), fmt.Sprintf("package main // %d\n", i), 0o644)
@@ -232,6 +261,7 @@ func TestChangesGit(t *testing.T) {
 	git("config", "core.editor", "true")
 	write(t, root, ".git/hooks/pre-commit", "#!/bin/sh\nexit 0\n", 0o755)
 	write(t, root, ".gitattributes", "*.go text\n", 0o644)
+	write(t, root, ".git/info/exclude", "token="+fakeSecret+"\n", 0o644)
 	r := diff(t, s)
 
 	if r.Counts.GitInternal < 20 {
@@ -249,12 +279,13 @@ func TestChangesGit(t *testing.T) {
 	}
 	for _, w := range []struct{ path, rule string }{
 		{".git/hooks/pre-commit", "git-hooks"}, {".git/config", "git-config"}, {".gitattributes", "git-config"},
+		{".git/info/exclude", fakeSecret},
 	} {
 		if findFinding(r.Findings, w.path, w.rule) == nil {
 			t.Errorf("no %s finding for %s: %v", w.rule, w.path, r.Findings)
 		}
 	}
-	if len(r.Findings) != 3 {
+	if len(r.Findings) != 4 {
 		t.Errorf("findings: %v", r.Findings)
 	}
 }
