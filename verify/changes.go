@@ -107,6 +107,9 @@ type Counts struct {
 	Scanned      int   `json:"scanned"`
 	ScannedBytes int64 `json:"scanned_bytes"`
 	Unscanned    int   `json:"unscanned"`
+	// Unreadable is how many directories Diff could not read (for lack
+	// of permission); what is in them is not known.
+	Unreadable int `json:"unreadable"`
 	// Findings is how many findings there were before MaxFindings.
 	Findings int `json:"findings"`
 }
@@ -134,6 +137,7 @@ type Snap struct {
 	index   map[string]int32
 	kept    map[string][]byte  // content of manifests, by path
 	racy    map[int32][32]byte // content hashes, see hashRacy
+	denied  map[string]bool    // directories the snapshot could not read
 }
 
 // Snapshot records the state of the tree at root. Take it right before
@@ -149,7 +153,8 @@ func Snapshot(root string, opts ChangeOptions) (*Snap, error) {
 		return nil, fmt.Errorf("snapshot %s: %w", root, err)
 	}
 	opts = opts.withDefaults()
-	s := &Snap{root: abs, realRoot: real, opts: opts, skip: newSkipper(opts.Skip), kept: map[string][]byte{}}
+	s := &Snap{root: abs, realRoot: real, opts: opts, skip: newSkipper(opts.Skip),
+		kept: map[string][]byte{}, denied: map[string]bool{}}
 
 	type rec struct {
 		rel string
@@ -157,19 +162,23 @@ func Snapshot(root string, opts ChangeOptions) (*Snap, error) {
 	}
 	recs := make([][]rec, opts.Workers)
 	newest := make([]int64, opts.Workers)
-	var keptMu sync.Mutex
-	err = walk(real, opts.Workers, nil, func(w int, relb []byte, dirfd int, name []byte, e entry) {
+	var mu sync.Mutex
+	err = walk(real, opts.Workers, func(w int, relb []byte, dirfd int, name []byte, e entry) {
 		rel := string(relb)
 		recs[w] = append(recs[w], rec{rel, e})
 		newest[w] = max(newest[w], e.ctime)
 		if e.mode&unix.S_IFMT == unix.S_IFREG && keepContent(string(name)) && e.size <= maxKept &&
 			gitElem(rel) < 0 && !s.skip.skipped(rel) {
 			if b, err := readAt(dirfd, string(name), maxKept); err == nil {
-				keptMu.Lock()
+				mu.Lock()
 				s.kept[rel] = b
-				keptMu.Unlock()
+				mu.Unlock()
 			}
 		}
+	}, func(rel string) {
+		mu.Lock()
+		s.denied[rel] = true
+		mu.Unlock()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
@@ -306,7 +315,9 @@ func (s *Snap) Diff() (*ChangeReport, error) {
 	seen := make([]bool, len(s.paths))
 	found := make([][]changed, o.Workers)
 	scan := &scanBudget{left: o.MaxScanTotal}
-	err := walk(s.realRoot, o.Workers, nil, func(w int, relb []byte, dirfd int, nameb []byte, e entry) {
+	var mu sync.Mutex
+	var denied []string
+	err := walk(s.realRoot, o.Workers, func(w int, relb []byte, dirfd int, nameb []byte, e entry) {
 		i, ok := s.index[string(relb)] // no allocation for the lookup
 		if !ok {
 			i = -1
@@ -333,6 +344,10 @@ func (s *Snap) Diff() (*ChangeReport, error) {
 			c.finds = scan.file(dirfd, name, rel, e, o)
 		}
 		found[w] = append(found[w], c)
+	}, func(rel string) {
+		mu.Lock()
+		denied = append(denied, rel)
+		mu.Unlock()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
@@ -343,8 +358,20 @@ func (s *Snap) Diff() (*ChangeReport, error) {
 	for _, f := range found {
 		all = append(all, f...)
 	}
+	// A directory that cannot be read hides what is in it: its old
+	// entries are not reported deleted, and if it was readable before,
+	// that is a finding in itself (a chmod can hide a change as well as
+	// a touch can).
+	slices.Sort(denied)
+	r.Counts.Unreadable = len(denied)
+	for _, d := range denied {
+		if !s.denied[d] {
+			r.Findings = append(r.Findings, Finding{Kind: KindFile, Rule: "unreadable", Severity: SeverityHigh, Path: d,
+				Action: ActionFlagged, Message: "directory can no longer be read; changes in it are not known"})
+		}
+	}
 	for i, ok := range seen {
-		if !ok {
+		if !ok && !under(s.paths[i], denied) {
 			all = append(all, changed{rel: s.paths[i], old: int32(i)})
 		}
 	}
@@ -392,6 +419,16 @@ func (s *Snap) Diff() (*ChangeReport, error) {
 		r.Findings = r.Findings[:o.MaxFindings]
 	}
 	return r, nil
+}
+
+// under says whether rel lies below one of dirs.
+func under(rel string, dirs []string) bool {
+	for _, d := range dirs {
+		if strings.HasPrefix(rel, d) && len(rel) > len(d) && rel[len(d)] == '/' {
+			return true
+		}
+	}
+	return false
 }
 
 // racyChanged compares a racy file's content with its hash.

@@ -234,6 +234,69 @@ func TestChangesHidden(t *testing.T) {
 	}
 }
 
+// A directory made unreadable hides its contents: that is a finding,
+// and its old entries are not reported deleted. Root reads everything,
+// so as root the test runs itself again as nobody.
+func TestChangesUnreadable(t *testing.T) {
+	if os.Getuid() == 0 {
+		if os.Getenv("CORDON_TEST_AS_NOBODY") != "" {
+			t.Fatal("still root")
+		}
+		bin, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The test binary's own directory is root's: copy it where
+		// nobody can run it.
+		dir, err := os.MkdirTemp("", "cordon-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		os.Chmod(dir, 0o755)
+		b, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "verify.test"), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(filepath.Join(dir, "verify.test"), "-test.run", "^TestChangesUnreadable$", "-test.v")
+		cmd.Env = append(os.Environ(), "CORDON_TEST_AS_NOBODY=1")
+		cmd.Dir = "/"
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestChangesUnreadable") {
+			t.Fatalf("as nobody: %v\n%s", err, out)
+		}
+		return
+	}
+	root, err := os.MkdirTemp("", "cordon-unreadable-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	write(t, root, "a/old.txt", "old\n", 0o644)
+	write(t, root, "b/keep.txt", "keep\n", 0o644)
+	write(t, root, "c/x", "x\n", 0o644)
+	os.Chmod(filepath.Join(root, "c"), 0o300)
+	s := snap(t, root, ChangeOptions{})
+	write(t, root, "a/new.txt", "new\n", 0o644)
+	os.Chmod(filepath.Join(root, "a"), 0)
+	defer os.Chmod(filepath.Join(root, "a"), 0o755)
+	defer os.Chmod(filepath.Join(root, "c"), 0o755)
+	r := diff(t, s)
+	if f := findFinding(r.Findings, "a", "unreadable"); f == nil || f.Severity != SeverityHigh {
+		t.Errorf("no unreadable finding: %v", r.Findings)
+	}
+	if r.Counts.Unreadable != 2 || len(r.Deleted) != 0 || len(r.Findings) != 1 {
+		t.Errorf("report %+v", r)
+	}
+	if c := findChange(r.Modified, "a"); c == nil || c.OldMode != fs.ModeDir|0o755 {
+		t.Errorf("mode change of a not reported: %+v", r.Modified)
+	}
+}
+
 func TestChangesGit(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("no git")

@@ -30,8 +30,9 @@ type entry struct {
 type visitFunc func(worker int, rel []byte, dirfd int, name []byte, e entry)
 
 // walk visits every path under root, directories in parallel. It does
-// not follow symlinks. prune, when set, says which directories not to
-// descend into (they are still visited themselves).
+// not follow symlinks. A directory that cannot be opened for lack of
+// permission is passed to denied (from any worker) and not descended
+// into; it was visited itself.
 //
 // It is written on getdents and statx rather than filepath.WalkDir:
 // WalkDir stats each file by its full path, which the kernel resolves
@@ -39,7 +40,7 @@ type visitFunc func(worker int, rel []byte, dirfd int, name []byte, e entry)
 // looked up in its directory's open descriptor, and directories are
 // spread over workers. On 100,000 files that is the difference between
 // the snapshot being felt on every command or not (docs/benchmarks).
-func walk(root string, workers int, prune func(rel string) bool, visit visitFunc) error {
+func walk(root string, workers int, visit visitFunc, denied func(rel string)) error {
 	var st unix.Stat_t
 	if err := unix.Stat(root, &st); err != nil {
 		return fmt.Errorf("walk %s: %w", root, err)
@@ -47,7 +48,7 @@ func walk(root string, workers int, prune func(rel string) bool, visit visitFunc
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return fmt.Errorf("walk %s: not a directory", root)
 	}
-	w := &walker{root: root, prune: prune, visit: visit}
+	w := &walker{root: root, visit: visit, denied: denied}
 	w.cond = sync.NewCond(&w.mu)
 	w.queue = append(w.queue, dirJob{"", st.Dev, st.Ino})
 	w.pending = 1
@@ -65,9 +66,9 @@ type dirJob struct {
 }
 
 type walker struct {
-	root  string
-	prune func(string) bool
-	visit visitFunc
+	root   string
+	visit  visitFunc
+	denied func(rel string)
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -121,6 +122,10 @@ func (w *walker) readDir(worker int, job dirJob, buf, rel []byte, subdirs []dirJ
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
 			return rel, subdirs, nil // gone or replaced since its parent was read
 		}
+		if (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) && job.rel != "" {
+			w.denied(job.rel)
+			return rel, subdirs, nil
+		}
 		return rel, subdirs, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer unix.Close(fd)
@@ -172,6 +177,11 @@ func (w *walker) readDir(worker int, job dirJob, buf, rel []byte, subdirs []dirJ
 				if errno == unix.ENOENT {
 					continue
 				}
+				if (errno == unix.EACCES || errno == unix.EPERM) && job.rel != "" {
+					// Listable but not searchable (r without x).
+					w.denied(job.rel)
+					return rel, subdirs, nil
+				}
 				return rel, subdirs, fmt.Errorf("stat %s/%s: %w", path, name, errno)
 			}
 			rel = append(rel[:prefix], name...)
@@ -179,7 +189,7 @@ func (w *walker) readDir(worker int, job dirJob, buf, rel []byte, subdirs []dirJ
 				mtime: sx.Mtime.Sec*1e9 + int64(sx.Mtime.Nsec), ctime: sx.Ctime.Sec*1e9 + int64(sx.Ctime.Nsec),
 				mode: uint32(sx.Mode)}
 			w.visit(worker, rel, fd, name, e)
-			if e.mode&unix.S_IFMT == unix.S_IFDIR && (w.prune == nil || !w.prune(string(rel))) {
+			if e.mode&unix.S_IFMT == unix.S_IFDIR {
 				subdirs = append(subdirs, dirJob{string(rel), e.dev, e.ino})
 			}
 		}

@@ -12,7 +12,7 @@ func BenchmarkWalkOnly(b *testing.B) {
 		b.Run(fmt.Sprint(w), func(b *testing.B) {
 			defer cpuTime(b)()
 			for b.Loop() {
-				walk(root, w, nil, func(int, []byte, int, []byte, entry) {})
+				walk(root, w, func(int, []byte, int, []byte, entry) {}, func(string) {})
 			}
 		})
 	}
