@@ -567,7 +567,7 @@ func (s *Snap) judge(c changed, r *ChangeReport) (Change, *[]Change, []Finding) 
 			if c.e.mode&unix.S_IFMT == unix.S_IFCHR || c.e.mode&unix.S_IFMT == unix.S_IFBLK {
 				sev = SeverityMedium
 			}
-			finds = append(finds, finding("special-file", sev, "special file created ("+fileMode(c.e.mode).String()+")"))
+			finds = append(finds, finding("special-file", sev, "special file ("+fileMode(c.e.mode).String()+")"))
 		}
 	}
 	switch {
@@ -590,6 +590,8 @@ func (s *Snap) judge(c changed, r *ChangeReport) (Change, *[]Change, []Finding) 
 		switch path.Base(c.rel) {
 		case "package.json", "pyproject.toml":
 			switch {
+			case ch.Kind == KindSymlink:
+				rule = &pathRule{"package-scripts", SeverityMedium, "manifest is a symlink, not compared"}
 			case ch.Kind != KindRegular:
 			case c.content == nil || c.e.size > maxKept:
 				rule = &pathRule{"package-scripts", SeverityMedium, "manifest too large to compare"}

@@ -450,6 +450,8 @@ func TestChangesSymlinkedPlaces(t *testing.T) {
 	os.Symlink("elsewhere", filepath.Join(root, ".vscode"))
 	big := `{"scripts":{"postinstall":"x"},"pad":"` + strings.Repeat("x", maxKept) + `"}`
 	write(t, root, "package.json", big, 0o644)
+	write(t, root, "web/scripts.json", `{"scripts":{"postinstall":"x"}}`, 0o644)
+	os.Symlink("scripts.json", filepath.Join(root, "web/package.json"))
 	r := diff(t, s)
 	for _, w := range []struct {
 		path, rule string
@@ -458,6 +460,7 @@ func TestChangesSymlinkedPlaces(t *testing.T) {
 		{".github", "ci-workflow", SeverityHigh},
 		{".vscode", "agent-config", SeverityHigh},
 		{"package.json", "package-scripts", SeverityMedium},
+		{"web/package.json", "package-scripts", SeverityMedium},
 	} {
 		if f := findFinding(r.Findings, w.path, w.rule); f == nil || f.Severity != w.sev {
 			t.Errorf("%s: want %s %s, findings %v", w.path, w.sev, w.rule, r.Findings)
