@@ -101,8 +101,11 @@ type Response struct {
 	Stdout   []byte           `json:"-"`
 	Stderr   []byte           `json:"-"`
 	Findings []verify.Finding `json:"findings,omitempty"`
-	Network  []egress.Event   `json:"network,omitempty"`
-	Warnings []string         `json:"warnings,omitempty"`
+	// Changes lists what the command changed in the workspace; its
+	// findings are in Findings too.
+	Changes  *verify.ChangeReport `json:"changes,omitempty"`
+	Network  []egress.Event       `json:"network,omitempty"`
+	Warnings []string             `json:"warnings,omitempty"`
 }
 
 // DeniedError is returned when the policy denied the command, or asked
@@ -206,6 +209,11 @@ func (g *Guard) Run(ctx context.Context, req *Request) (*Response, error) {
 	spec.Stdout, spec.Stderr = outs.stdout, outs.stderr
 	rec.SetSpec(spec)
 	resp.Limits = spec.Limits
+	// The workspace as it was, to list what the command changed in it.
+	snap, serr := verify.Snapshot(ws, verify.ChangeOptions{Detectors: []verify.Detector{verify.Secrets()}})
+	if serr != nil {
+		resp.Warnings = append(resp.Warnings, "no change report: "+serr.Error())
+	}
 	res, err := g.Backend.Run(ctx, spec)
 	if egr != nil {
 		egr.stop()
@@ -214,6 +222,15 @@ func (g *Guard) Run(ctx context.Context, req *Request) (*Response, error) {
 		resp.Warnings = append(resp.Warnings, "writing output: "+cerr.Error())
 	}
 	resp.Findings = outs.findings()
+	if snap != nil {
+		if rep, derr := snap.Diff(); derr != nil {
+			resp.Warnings = append(resp.Warnings, "no change report: "+derr.Error())
+		} else {
+			resp.Changes = rep
+			resp.Findings = append(resp.Findings, rep.Findings...)
+			rec.Changes = auditChanges(rep)
+		}
+	}
 	rec.Stdout, rec.Stderr = outs.digests()
 	rec.Findings = resp.Findings
 	if egr != nil {
@@ -231,10 +248,25 @@ func (g *Guard) Run(ctx context.Context, req *Request) (*Response, error) {
 	resp.Stdout, resp.Stderr = outs.captured()
 	resp.Warnings = append(resp.Warnings, res.Warnings...)
 	rec.SetResult(res)
+	rec.Warnings = append(rec.Warnings, resp.Warnings...)
 	if err := record(); err != nil {
 		return resp, err
 	}
 	return resp, nil
+}
+
+// auditChanges is the change report in the audit record's terms.
+func auditChanges(rep *verify.ChangeReport) []audit.FileChange {
+	var out []audit.FileChange
+	for _, l := range []struct {
+		op   string
+		list []verify.Change
+	}{{"create", rep.Created}, {"modify", rep.Modified}, {"delete", rep.Deleted}} {
+		for _, c := range l.list {
+			out = append(out, audit.FileChange{Path: c.Path, Op: l.op, Size: c.Size})
+		}
+	}
+	return out
 }
 
 // judge asks the policy, and a person when the policy asks.

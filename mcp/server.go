@@ -137,8 +137,8 @@ type RunResult struct {
 	Decision *Decision        `json:"decision,omitempty"`
 	// Changes are the files the command changed in the workspace, where
 	// the pipeline reports them.
-	Changes  []audit.FileChange `json:"changes,omitempty"`
-	Warnings []string           `json:"warnings,omitempty"`
+	Changes  *verify.ChangeReport `json:"changes,omitempty"`
+	Warnings []string             `json:"warnings,omitempty"`
 	// Error is why the command did not run.
 	Error string `json:"error,omitempty"`
 }
@@ -168,6 +168,7 @@ func (s *server) runCommand(ctx context.Context, req *sdk.CallToolRequest, in Ru
 	if resp != nil {
 		out.Decision = decision(resp.Decision, resp.Approval)
 		out.Findings = resp.Findings
+		out.Changes = resp.Changes
 		out.Warnings = resp.Warnings
 	}
 	if err != nil {
@@ -195,6 +196,9 @@ func (s *server) runCommand(ctx context.Context, req *sdk.CallToolRequest, in Ru
 	text.WriteString(out.Stdout)
 	if out.Stderr != "" {
 		fmt.Fprintf(&text, "\n[stderr]\n%s", out.Stderr)
+	}
+	if c := out.Changes; c != nil && c.Counts.Created+c.Counts.Modified+c.Counts.Deleted > 0 {
+		fmt.Fprintf(&text, "\n[cordon] workspace: %d created, %d modified, %d deleted", c.Counts.Created, c.Counts.Modified, c.Counts.Deleted)
 	}
 	for _, fd := range out.Findings {
 		fmt.Fprintf(&text, "\n[cordon] %s", fd)

@@ -202,13 +202,14 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	if f.jsonOut {
 		out := struct {
 			*sandbox.Result
-			Network  []egress.Event   `json:"network,omitempty"`
-			Findings []verify.Finding `json:"findings,omitempty"`
-		}{Result: res, Network: resp.Network, Findings: resp.Findings}
+			Network  []egress.Event       `json:"network,omitempty"`
+			Findings []verify.Finding     `json:"findings,omitempty"`
+			Changes  *verify.ChangeReport `json:"changes,omitempty"`
+		}{Result: res, Network: resp.Network, Findings: resp.Findings, Changes: resp.Changes}
 		b, _ := json.Marshal(out)
 		fmt.Fprintln(stderr, string(b))
 	}
-	for _, w := range res.Warnings {
+	for _, w := range resp.Warnings {
 		fmt.Fprintf(stderr, "cordon: warning: %s\n", w)
 	}
 	for _, fd := range resp.Findings {
