@@ -133,10 +133,7 @@ func TestSessionNoSurvivors(t *testing.T) {
 // descendants lists the host PIDs of pid's children, recursively.
 func descendants(pid int) []int {
 	var out []int
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return nil
-	}
+	var b []byte
 	// The init has several threads; children hang off the one that forked.
 	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	for _, task := range tasks {
@@ -467,4 +464,21 @@ func TestSessionSignalsToInit(t *testing.T) {
 	if o := sessionRun(t, s, sh("echo alive")); o.stdout != "alive\n" {
 		t.Errorf("the session did not survive signals to its init: %s", o.tail())
 	}
+}
+
+// TestSessionGitGuard checks what each command leaves in a workspace that
+// had no repository: an inert one stays, hooks added by a later command
+// are moved aside when that command ends.
+func TestSessionGitGuard(t *testing.T) {
+	ws := workspace(t, nil)
+	s := startSession(t, newSpec(t, ws))
+	o := sessionRun(t, s, sh("mkdir .git && echo 'ref: refs/heads/main' > .git/HEAD"))
+	if len(o.res.Warnings) != 0 {
+		t.Errorf("an inert repository was flagged: %q", o.res.Warnings)
+	}
+	o = sessionRun(t, s, sh("mkdir .git/hooks && printf '#!/bin/sh\\nexit 0\\n' > .git/hooks/pre-commit"))
+	if len(o.res.Warnings) != 1 || !strings.Contains(o.res.Warnings[0], "hook pre-commit") {
+		t.Errorf("a hook added by the second command: warnings %q", o.res.Warnings)
+	}
+	expectAbsent(t, filepath.Join(ws, ".git"))
 }
