@@ -6,6 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -481,4 +484,66 @@ func TestSessionGitGuard(t *testing.T) {
 		t.Errorf("a hook added by the second command: warnings %q", o.res.Warnings)
 	}
 	expectAbsent(t, filepath.Join(ws, ".git"))
+}
+
+// TestSessionProxy runs two commands through the proxy of one session:
+// the relay outlives the first command.
+func TestSessionProxy(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed (.ci/run installs it)")
+	}
+	connect := func(proto string, c net.Conn) {
+		defer c.Close()
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		body := "proxied " + req.URL.Host
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\nConnection: close\r\n\r\n"+body)
+	}
+	spec := newSpec(t, workspace(t, nil))
+	spec.Network = sandbox.Network{Mode: sandbox.NetworkProxy, Connect: connect}
+	s := startSession(t, spec)
+	for _, host := range []string{"one.test", "two.test"} {
+		o := sessionRun(t, s, sandbox.Command{Args: []string{"curl", "-s", "-m", "5", "http://" + host + "/"}})
+		if o.res.ExitCode != 0 || o.stdout != "proxied "+host {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", host, o.res.ExitCode, o.stdout, o.stderr)
+		}
+	}
+}
+
+// TestSessionLimitsApart runs a fork bomb in one session, against its
+// process limit, while another session works: the other is not starved,
+// and the bombed session stays usable.
+func TestSessionLimitsApart(t *testing.T) {
+	spec := newSpec(t, workspace(t, nil))
+	spec.Limits.Processes = 64
+	bombed := startSession(t, spec)
+	other := startSession(t, newSpec(t, workspace(t, nil)))
+	done := make(chan outcome, 1)
+	go func() {
+		var out bytes.Buffer
+		res, err := bombed.Run(context.Background(), &sandbox.Command{Args: []string{attackBin, "forkbomb", "100000", "leave"}, Stdout: &out, Timeout: 20 * time.Second})
+		if err != nil {
+			t.Errorf("fork bomb: %v", err)
+		}
+		done <- outcome{res: res, stdout: out.String()}
+	}()
+	for i := 0; i < 20; i++ {
+		o := sessionRun(t, other, sh("i=0; while [ $i -lt 100 ]; do i=$((i+1)); done; echo $i"))
+		if o.res.ExitCode != 0 || o.stdout != "100\n" {
+			t.Fatalf("the other session, during the fork bomb: exit %d (%s)\n%s", o.res.ExitCode, o.res.Reason, o.tail())
+		}
+	}
+	o := <-done
+	if o.res == nil {
+		t.FailNow()
+	}
+	if w, _ := o.verdict(); w == "ESCAPED" {
+		t.Errorf("SANDBOX ESCAPE: the fork bomb went past its limit: %s (reason %s)", o.stdout, o.res.Reason)
+	}
+	t.Logf("fork bomb: reason %s, %s", o.res.Reason, strings.TrimSpace(o.stdout))
+	if o := sessionRun(t, bombed, sh("echo ok")); o.stdout != "ok\n" {
+		t.Errorf("the bombed session is not usable: %s", o.tail())
+	}
 }
