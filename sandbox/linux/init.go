@@ -219,7 +219,7 @@ func runInit() status {
 		if sf.err != nil {
 			return status{Error: sf.err.Error()}
 		}
-		return serveSession(&p, rs, sf.f, lateData, sigs)
+		return serveSession(p.Control, rs, sf.f, lateData, sigs)
 	}
 	path, err := lookPath(p.Args[0], p.Env)
 	if err != nil {

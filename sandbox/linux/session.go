@@ -58,6 +58,7 @@ type Session struct {
 
 	mu   sync.Mutex // held by Run
 	last time.Time  // end of the last command, under mu
+	seq  uint64     // number of the last command, under mu
 	idle *time.Timer
 
 	endOnce sync.Once
@@ -279,7 +280,9 @@ func reap(pid int) {
 // closes when the init ends, and then the session ends too.
 func (s *Session) readReplies() {
 	defer close(s.replies)
-	buf := make([]byte, 64<<10)
+	// A status is a few hundred bytes; a longer one is cut short and
+	// reported as bad.
+	buf := make([]byte, 8<<10)
 	for {
 		n, _, _, _, err := s.ctl.ReadMsgUnix(buf, nil)
 		if err != nil || n == 0 {
@@ -430,7 +433,9 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 	if s.cg != nil {
 		oom0, pids0 = s.cg.eventCounts()
 	}
-	req, _ := json.Marshal(controlRequest{Op: opRun, Args: c.Args, Env: env, Dir: dir})
+	s.seq++
+	seq := s.seq
+	req, _ := json.Marshal(controlRequest{Op: opRun, Seq: seq, Args: c.Args, Env: env, Dir: dir})
 	rights := unix.UnixRights(int(stdin), int(outW.Fd()), int(errW.Fd()))
 	if _, _, err := s.ctl.WriteMsgUnix(req, rights, nil); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSessionClosed, err)
@@ -442,7 +447,7 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 
 	var why killReason
 	kill := func() {
-		b, _ := json.Marshal(controlRequest{Op: opKill})
+		b, _ := json.Marshal(controlRequest{Op: opKill, Seq: seq})
 		s.ctl.WriteMsgUnix(b, nil, nil)
 	}
 	var outBytes atomic.Int64

@@ -27,7 +27,11 @@ import (
 
 // controlRequest is a message from the host.
 type controlRequest struct {
-	Op   string   `json:"op"` // opRun or opKill
+	Op string `json:"op"` // opRun or opKill
+	// Seq numbers the host's commands; a kill names the command it is
+	// for, so that one sent late, as its command ended, cannot hit the
+	// next.
+	Seq  uint64   `json:"seq"`
 	Args []string `json:"args,omitempty"`
 	Env  []string `json:"env,omitempty"`
 	Dir  string   `json:"dir,omitempty"`
@@ -84,7 +88,7 @@ var sessionSignals = []os.Signal{
 // inherits them. The other goroutines (the control socket, the reaper) run
 // on unrestricted threads and deal only with the host's messages and the
 // init's own children; nothing a command controls reaches them.
-func serveSession(p *plan, rs *ruleset, filter []unix.SockFilter, lateData *unix.Rlimit, sigs chan os.Signal) status {
+func serveSession(ctl int, rs *ruleset, filter []unix.SockFilter, lateData *unix.Rlimit, sigs chan os.Signal) status {
 	signal.Notify(sigs, sessionSignals...)
 	st := status{}
 	if err := restrictThread(rs, filter, &st); err != nil {
@@ -94,7 +98,7 @@ func serveSession(p *plan, rs *ruleset, filter []unix.SockFilter, lateData *unix
 	if rs != nil {
 		rs.close()
 	}
-	unix.CloseOnExec(p.Control)
+	unix.CloseOnExec(ctl)
 	out := os.NewFile(fdStatus, "status")
 	b, _ := json.Marshal(st)
 	if _, err := out.Write(append(b, '\n')); err != nil {
@@ -103,8 +107,9 @@ func serveSession(p *plan, rs *ruleset, filter []unix.SockFilter, lateData *unix
 	out.Close()
 
 	forks := make(chan forkRequest)
-	go serveControl(p.Control, forks, lateData)
-	// The set-up's garbage (the plan, the rulesets, the mount steps) is
+	go serveControl(ctl, forks, lateData)
+	// The set-up's garbage (the plan with its mount steps, the rulesets,
+	// the decoder's buffers; none of it is referenced from here on) is
 	// returned to the kernel: an idle session should cost little memory.
 	debug.FreeOSMemory()
 	for f := range forks {
@@ -239,7 +244,7 @@ wait:
 				os.Exit(0) // the host is gone
 			}
 			closeAll(k.fds)
-			if k.req.Op == opKill {
+			if k.req.Op == opKill && k.req.Seq == m.req.Seq {
 				// kill(-1) from a namespace's init signals every process
 				// in the namespace but the init itself.
 				unix.Kill(-1, unix.SIGKILL)
