@@ -152,6 +152,14 @@ func concurrent(base string, n, rounds, loop int) {
 		check(err)
 		ss = append(ss, s)
 	}
+	// The same trivial host command with the sessions idle, for reference.
+	var idle []time.Duration
+	for i := 0; i < 20; i++ {
+		start := time.Now()
+		check(exec.Command("/bin/true").Run())
+		idle = append(idle, time.Since(start))
+		time.Sleep(10 * time.Millisecond)
+	}
 	script := fmt.Sprintf("i=0; while [ $i -lt %d ]; do i=$((i+1)); done; echo $i", loop)
 	want := strconv.Itoa(loop) + "\n"
 	var ok, failed atomic.Int64
@@ -203,10 +211,10 @@ func concurrent(base string, n, rounds, loop int) {
 	fmt.Printf("concurrent: %d sessions x %d commands (shell loop of %d): %d/%d completed, %d failed\n",
 		n, rounds, loop, ok.Load(), total, failed.Load())
 	fmt.Printf("wall %s, throughput %.0f commands/s\n", round(elapsed), float64(ok.Load())/elapsed.Seconds())
-	if len(probe) > 0 {
-		fmt.Printf("host /bin/true meanwhile: %d probes, median %s, p99 %s, max %s\n",
-			len(probe), round(pct(probe, 50)), round(pct(probe, 99)), round(pct(probe, 100)))
-	}
+	fmt.Printf("host /bin/true, sessions idle:    %d probes, median %s, max %s\n",
+		len(idle), round(pct(idle, 50)), round(pct(idle, 100)))
+	fmt.Printf("host /bin/true, sessions working: %d probes, median %s, p99 %s, max %s\n",
+		len(probe), round(pct(probe, 50)), round(pct(probe, 99)), round(pct(probe, 100)))
 }
 
 // procStatus reads the "Key: value [kB]" lines of /proc/PID/file.

@@ -36,8 +36,8 @@ var ErrSessionIdle = errors.New("sandbox session closed after its idle timeout")
 // and the other writable paths. Processes do not: when a command ends,
 // every process it started, in the background or detached, is killed
 // before Run returns. The memory and process limits (cgroup) hold for the
-// whole session; the wall-clock, output and CPU-time limits hold for each
-// command.
+// whole session; the wall-clock and output limits for each command; the
+// rlimits (CPU time, file size, open files) for each process.
 //
 // Run may be called from several goroutines but runs one command at a
 // time: a second call waits for the first. Close ends the session at any
