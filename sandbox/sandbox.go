@@ -236,6 +236,13 @@ type Command struct {
 	// OutputBytes bounds what the command writes to stdout and stderr
 	// together; 0 means the session's Limits.OutputBytes.
 	OutputBytes int64
+	// KeepBackground leaves the processes the command started and left
+	// running (a server started with &, say) running when it ends, and
+	// through later commands, until the session ends. Without it, every
+	// process a command started is killed when it ends. What they write
+	// to the command's stdout and stderr after it ended is lost: redirect
+	// it to a file. The caller's policy decides when to allow it.
+	KeepBackground bool
 }
 
 // Backend runs a Spec.

@@ -35,7 +35,8 @@ var ErrSessionIdle = errors.New("sandbox session closed after its idle timeout")
 // What persists between commands is the filesystem: the workspace, /tmp
 // and the other writable paths. Processes do not: when a command ends,
 // every process it started, in the background or detached, is killed
-// before Run returns. The memory and process limits (cgroup) hold for the
+// before Run returns, unless the command asked to keep them
+// (Command.KeepBackground). The memory and process limits (cgroup) hold for the
 // whole session; the wall-clock and output limits for each command; the
 // rlimits (CPU time, file size, open files) for each process.
 //
@@ -435,7 +436,7 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 	}
 	s.seq++
 	seq := s.seq
-	req, _ := json.Marshal(controlRequest{Op: opRun, Seq: seq, Args: c.Args, Env: env, Dir: dir})
+	req, _ := json.Marshal(controlRequest{Op: opRun, Seq: seq, Args: c.Args, Env: env, Dir: dir, Keep: c.KeepBackground})
 	rights := unix.UnixRights(int(stdin), int(outW.Fd()), int(errW.Fd()))
 	if _, _, err := s.ctl.WriteMsgUnix(req, rights, nil); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSessionClosed, err)
@@ -483,7 +484,15 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 		wg.Wait()
 		return nil, fmt.Errorf("%w: the sandbox init ended during the command", ErrSessionClosed)
 	}
-	// Every process of the command is gone: the output ends.
+	if c.KeepBackground {
+		// The processes kept may hold the pipes open: what the command
+		// wrote before it ended is read, the rest is not waited for.
+		deadline := time.Now().Add(50 * time.Millisecond)
+		outR.SetReadDeadline(deadline)
+		errR.SetReadDeadline(deadline)
+	}
+	// Every process of the command is gone, or kept and cut off: the
+	// output ends.
 	wg.Wait()
 
 	if st.Error != "" {

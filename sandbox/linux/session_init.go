@@ -1,13 +1,18 @@
 package linux
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,6 +40,9 @@ type controlRequest struct {
 	Args []string `json:"args,omitempty"`
 	Env  []string `json:"env,omitempty"`
 	Dir  string   `json:"dir,omitempty"`
+	// Keep leaves the processes the command starts in the background
+	// running when it ends (see keptSet).
+	Keep bool `json:"keep,omitempty"`
 }
 
 const (
@@ -131,12 +139,13 @@ func serveSession(ctl int, rs *ruleset, filter []unix.SockFilter, lateData *unix
 func serveControl(ctl int, forks chan<- forkRequest, lateData *unix.Rlimit) {
 	msgs := make(chan received)
 	go readControl(ctl, msgs)
+	kept := &keptSet{roots: map[int]bool{}}
 	for m := range msgs {
 		if m.req.Op != opRun {
 			closeAll(m.fds) // a kill that came after its command ended
 			continue
 		}
-		st := runSessionCommand(m, forks, msgs, lateData)
+		st := runSessionCommand(m, forks, msgs, lateData, kept)
 		b, _ := json.Marshal(st)
 		if err := unix.Sendmsg(ctl, b, nil, nil, 0); err != nil {
 			os.Exit(0) // the host is gone
@@ -193,10 +202,11 @@ func closeAll(fds []int) {
 }
 
 // runSessionCommand starts one command, waits for it, and then kills and
-// reaps every other process in the namespace, so that nothing the command
-// started survives into the next one. A kill request from the host ends
-// the command early.
-func runSessionCommand(m received, forks chan<- forkRequest, msgs <-chan received, lateData *unix.Rlimit) status {
+// reaps every other process in the namespace but the kept ones, so that
+// nothing the command started survives into the next one; or, for a
+// command that keeps its background processes, adds them to the kept ones.
+// A kill request from the host ends the command early.
+func runSessionCommand(m received, forks chan<- forkRequest, msgs <-chan received, lateData *unix.Rlimit, kept *keptSet) status {
 	defer closeAll(m.fds)
 	if len(m.fds) != 3 || len(m.req.Args) == 0 {
 		return status{Error: "bad run request"}
@@ -227,12 +237,12 @@ func runSessionCommand(m received, forks chan<- forkRequest, msgs <-chan receive
 		// As in a one-shot run (see runInit): the data limit too small for
 		// the init is set on the command once it has exec'd.
 		if err := unix.Prlimit(pid, unix.RLIMIT_DATA, lateData, nil); err != nil {
-			killAll()
+			killAll(kept)
 			return status{Error: fmt.Sprintf("data limit: %v", err)}
 		}
 	}
 	exited := make(chan status, 1)
-	go func() { exited <- reapUntil(pid) }()
+	go func() { exited <- reapUntil(pid, kept) }()
 	var st status
 wait:
 	for {
@@ -245,13 +255,15 @@ wait:
 			}
 			closeAll(k.fds)
 			if k.req.Op == opKill && k.req.Seq == m.req.Seq {
-				// kill(-1) from a namespace's init signals every process
-				// in the namespace but the init itself.
-				unix.Kill(-1, unix.SIGKILL)
+				killOthers(kept)
 			}
 		}
 	}
-	killAll()
+	if m.req.Keep {
+		kept.adopt()
+	} else {
+		killAll(kept)
+	}
 	var after unix.Rusage
 	unix.Getrusage(unix.RUSAGE_CHILDREN, &after)
 	// RUSAGE_CHILDREN adds up every child the init ever reaped: this
@@ -263,7 +275,7 @@ wait:
 
 // reapUntil reaps the init's children until pid ends, and reports how it
 // ended.
-func reapUntil(pid int) status {
+func reapUntil(pid int, kept *keptSet) status {
 	for {
 		var ws unix.WaitStatus
 		var ru unix.Rusage
@@ -274,6 +286,7 @@ func reapUntil(pid int) status {
 		if err != nil {
 			return status{Error: "wait: " + err.Error()}
 		}
+		kept.reaped(wpid)
 		if wpid != pid {
 			continue
 		}
@@ -288,16 +301,140 @@ func reapUntil(pid int) status {
 	}
 }
 
-// killAll kills every process in the namespace but the init and reaps
-// them all. Orphans are reparented to the init, so once wait reports no
-// children none is left; the kill is repeated before each wait so that a
-// process forked while the previous kill went round is caught too.
-func killAll() {
-	for {
-		unix.Kill(-1, unix.SIGKILL)
-		_, err := unix.Wait4(-1, nil, 0, nil)
-		if err == unix.ECHILD {
-			return
+// killAll kills every process in the namespace but the init and the kept
+// ones, and reaps them all.
+func killAll(kept *keptSet) {
+	if kept.empty() {
+		// Orphans are reparented to the init, so once wait reports no
+		// children none is left; the kill is repeated before each wait so
+		// that a process forked while the previous kill went round is
+		// caught too.
+		for {
+			unix.Kill(-1, unix.SIGKILL)
+			wpid, err := unix.Wait4(-1, nil, 0, nil)
+			if err == unix.ECHILD {
+				return
+			}
+			kept.reaped(wpid)
 		}
 	}
+	// Some processes stay: wait cannot say when the others are gone, so
+	// /proc does. A victim dies at once but may take a moment to be
+	// reparented and reaped; one forked while the scan went round is found
+	// by the next.
+	for killOthers(kept) > 0 {
+		for {
+			wpid, err := unix.Wait4(-1, nil, unix.WNOHANG, nil)
+			if err != nil || wpid <= 0 {
+				break
+			}
+			kept.reaped(wpid)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// killOthers sends SIGKILL to every process in the namespace but the init
+// and the kept ones, and says how many there were (any, when none is
+// kept).
+func killOthers(kept *keptSet) int {
+	if kept.empty() {
+		// kill(-1) from a namespace's init signals every process in the
+		// namespace but the init itself.
+		if unix.Kill(-1, unix.SIGKILL) == unix.ESRCH {
+			return 0
+		}
+		return 1
+	}
+	parents := processParents()
+	n := 0
+	for pid := range parents {
+		if pid != 1 && !kept.holds(pid, parents) {
+			unix.Kill(pid, unix.SIGKILL)
+			n++
+		}
+	}
+	return n
+}
+
+// keptSet is what commands run with Keep left running. Its roots are the
+// init's children when such a command ended; everything descending from
+// a root is kept too, found through the parents in /proc when it matters.
+//
+// A root's PID cannot name another process as long as the root is in the
+// set: the init alone reaps its children, and removes each from the set
+// as it does, before the PID is free. A process of a later command can
+// descend from a root only if a kept process started it.
+type keptSet struct {
+	mu    sync.Mutex
+	roots map[int]bool
+}
+
+func (k *keptSet) empty() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.roots) == 0
+}
+
+func (k *keptSet) reaped(pid int) {
+	k.mu.Lock()
+	delete(k.roots, pid)
+	k.mu.Unlock()
+}
+
+// adopt keeps every process now in the namespace: the init's children
+// become roots.
+func (k *keptSet) adopt() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for pid, ppid := range processParents() {
+		if ppid == 1 && pid != 1 {
+			k.roots[pid] = true
+		}
+	}
+}
+
+// holds reports whether pid descends from a root.
+func (k *keptSet) holds(pid int, parents map[int]int) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for i := 0; i < len(parents)+1 && pid > 1; i++ {
+		if k.roots[pid] {
+			return true
+		}
+		pid = parents[pid]
+	}
+	return false
+}
+
+// processParents maps each process in the namespace to its parent. A
+// process that exits while it is read is left out, or has parent 0.
+func processParents() map[int]int {
+	out := map[int]int{}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return out
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …; comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		out[pid] = ppid
+	}
+	return out
 }

@@ -547,3 +547,62 @@ func TestSessionLimitsApart(t *testing.T) {
 		t.Errorf("the bombed session is not usable: %s", o.tail())
 	}
 }
+
+// TestSessionKeepBackground keeps a background process of one command
+// through later commands, whose own background processes still end with
+// them, until the session closes.
+func TestSessionKeepBackground(t *testing.T) {
+	ws := workspace(t, nil)
+	s := startSession(t, newSpec(t, ws))
+	kept := filepath.Join(ws, "kept.marker")
+	grows := func(path string) bool {
+		before, _ := os.ReadFile(path)
+		time.Sleep(300 * time.Millisecond)
+		after, _ := os.ReadFile(path)
+		return len(after) > len(before)
+	}
+	c := sandbox.Command{Args: []string{"/bin/sh", "-c", attackBin + " background kept.marker 60 && echo started"}, KeepBackground: true}
+	o := sessionRun(t, s, c)
+	if o.res.ExitCode != 0 || !strings.Contains(o.stdout, "started") {
+		t.Fatalf("keep: exit %d\n%s", o.res.ExitCode, o.tail())
+	}
+	if !grows(kept) {
+		t.Fatal("the kept process does not run after its command")
+	}
+	for _, script := range []string{
+		"sleep 1000 & echo started",
+		attackBin + " daemon daemon.marker 60",
+		attackBin + " background bg.marker 60",
+	} {
+		o := sessionRun(t, s, sh(script))
+		if o.res.ExitCode != 0 {
+			t.Fatalf("%s: exit %d\n%s", script, o.res.ExitCode, o.tail())
+		}
+	}
+	// A timeout ends its command and not the kept process.
+	o = sessionRun(t, s, sandbox.Command{Args: []string{"sleep", "30"}, Timeout: 200 * time.Millisecond})
+	if o.res.Reason != sandbox.ReasonTimeout {
+		t.Errorf("timeout: reason %s", o.res.Reason)
+	}
+	for _, m := range []string{"daemon.marker", "bg.marker"} {
+		if grows(filepath.Join(ws, m)) {
+			t.Errorf("SANDBOX ESCAPE: %s grows: a later command's process survived it", m)
+		}
+	}
+	if !grows(kept) {
+		t.Error("the kept process did not survive the later commands")
+	}
+	o = sessionRun(t, s, sh(`for d in /proc/[0-9]*; do cat $d/comm; done`))
+	if n := strings.Count(o.stdout, "sleep"); n != 0 {
+		t.Errorf("SANDBOX ESCAPE: %d sleep processes survived their commands:\n%s", n, o.stdout)
+	}
+	pid := s.Pid()
+	s.Close()
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+		t.Errorf("the init %d outlived Close", pid)
+	}
+	if grows(kept) {
+		t.Error("SANDBOX ESCAPE: the kept process outlived the session")
+	}
+	expectNoSurvivors(t)
+}
