@@ -20,11 +20,11 @@ import (
 // The init side of a session. The host and the init speak over a unix
 // SOCK_SEQPACKET socket pair, one JSON message per packet:
 //
-//	host → init  {"op":"run", args, env, dir} with the command's stdin,
-//	             stdout and stderr attached (SCM_RIGHTS)
-//	host → init  {"op":"kill"}: end the running command now
+//	host → init  {"op":"run", seq, args, env, dir, keep} with the
+//	             command's stdin, stdout and stderr attached (SCM_RIGHTS)
+//	host → init  {"op":"kill", seq}: end command seq now
 //	init → host  a status, once per run request, when the command and
-//	             everything it started are gone
+//	             everything it started are gone (or kept)
 //
 // The socket is the session's lifeline: when the host's end closes (the
 // host closed the session or died), the init exits, and the kernel kills
