@@ -16,7 +16,8 @@ import (
 // Spec is one command to run in a sandbox.
 type Spec struct {
 	// Args is the argv of the command; Args[0] is looked up in the PATH of Env
-	// inside the sandbox when it has no slash.
+	// inside the sandbox when it has no slash. A session (see Command)
+	// leaves it empty.
 	Args []string
 	// Env is the whole environment of the command. Nothing from the caller's
 	// environment is added; build it with Environment.
@@ -127,6 +128,9 @@ type Limits struct {
 	OutputBytes int64         // bytes on stdout and stderr together
 	FileSize    int64         // bytes of the largest file a process may write
 	OpenFiles   int           // open file descriptors per process
+	// Idle is how long a session may wait for its next command before it
+	// closes itself; one-shot runs ignore it.
+	Idle time.Duration
 }
 
 // DefaultLimits are the limits a Spec gets for each field it leaves zero.
@@ -138,6 +142,7 @@ var DefaultLimits = Limits{
 	OutputBytes: 64 << 20,
 	FileSize:    4 << 30,
 	OpenFiles:   4096,
+	Idle:        15 * time.Minute,
 }
 
 // WithDefaults returns l with each zero field set from DefaultLimits.
@@ -163,6 +168,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.OpenFiles == 0 {
 		l.OpenFiles = d.OpenFiles
+	}
+	if l.Idle == 0 {
+		l.Idle = d.Idle
 	}
 	return l
 }
@@ -205,6 +213,36 @@ type Result struct {
 	// Warnings are things the run did that the caller should know of,
 	// such as a repository created with hooks, moved aside.
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Command is one command run in a session, a sandbox kept up for several
+// commands (see the Linux backend's Session). The session's Spec gives the
+// sandbox; Command gives what changes from one command to the next.
+type Command struct {
+	// Args is the argv; Args[0] is looked up in the PATH of Env inside the
+	// sandbox when it has no slash.
+	Args []string
+	// Env is the whole environment; nil means the session's Spec.Env.
+	Env []string
+	// Dir is the working directory inside the sandbox, relative to the
+	// workspace unless absolute; empty means the session's Spec.Dir.
+	Dir string
+	// Stdin, Stdout and Stderr are as in Spec.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Timeout bounds the command's wall-clock time; 0 means the session's
+	// Limits.Timeout.
+	Timeout time.Duration
+	// OutputBytes bounds what the command writes to stdout and stderr
+	// together; 0 means the session's Limits.OutputBytes.
+	OutputBytes int64
+	// KeepBackground leaves the processes the command started and left
+	// running (a server started with &, say) running when it ends, and
+	// through later commands, until the session ends. Without it, every
+	// process a command started is killed when it ends. What they write
+	// to the command's stdout and stderr after it ended is lost: redirect
+	// it to a file. The caller's policy decides when to allow it.
+	KeepBackground bool
 }
 
 // Backend runs a Spec.

@@ -38,7 +38,7 @@ func (Backend) Run(ctx context.Context, spec *sandbox.Spec) (*sandbox.Result, er
 	start := time.Now()
 	tr := newTracer("parent", os.Getenv("CORDON_TRACE") != "")
 	tr.mark("run")
-	r, err := prepare(spec)
+	r, err := prepare(spec, false)
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +61,7 @@ func (Backend) Run(ctx context.Context, spec *sandbox.Spec) (*sandbox.Result, er
 // run is one run being prepared, executed and cleaned up.
 type run struct {
 	spec   *sandbox.Spec
+	ws     string // the workspace, resolved
 	limits sandbox.Limits
 	plan   plan
 	cg     *cgroup
@@ -70,8 +71,10 @@ type run struct {
 	tr     *tracer
 }
 
-func prepare(spec *sandbox.Spec) (*run, error) {
-	if len(spec.Args) == 0 || spec.Args[0] == "" {
+// prepare checks spec and plans its sandbox. A session has no command of
+// its own.
+func prepare(spec *sandbox.Spec, session bool) (*run, error) {
+	if !session && (len(spec.Args) == 0 || spec.Args[0] == "") {
 		return nil, errors.New("no command to run")
 	}
 	ws, err := checkWorkspace(spec.Filesystem.Workspace)
@@ -79,7 +82,7 @@ func prepare(spec *sandbox.Spec) (*run, error) {
 		return nil, err
 	}
 	host := features()
-	r := &run{spec: spec, limits: spec.Limits.WithDefaults()}
+	r := &run{spec: spec, ws: ws, limits: spec.Limits.WithDefaults()}
 	r.enf = sandbox.Enforcement{
 		Namespaces: []string{"user", "mount", "pid", "ipc", "uts", "net", "cgroup"},
 		Missing:    map[sandbox.Protection]string{},
@@ -622,7 +625,6 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	}
 	defer closeStdin()
 	files[0] = stdin
-	uid, gid := os.Getuid(), os.Getgid()
 	pidfd := -1
 	// syscall.ForkExec rather than os/exec: the init's streams are ours
 	// already, and os/exec's first start probes pidfd support with a
@@ -630,24 +632,7 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	pid, err := syscall.ForkExec("/proc/self/exe", []string{initArg0}, &syscall.ProcAttr{
 		Env:   []string{},
 		Files: files,
-		Sys: &syscall.SysProcAttr{
-			Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
-				syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNET,
-			// The command keeps the caller's uid and gid, mapped to
-			// themselves: files it writes in the workspace belong to the
-			// caller. The init keeps, as ambient capabilities across its own
-			// execve, what it needs to build the view; it drops them all
-			// before the command starts.
-			UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
-			GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
-			GidMappingsEnableSetgroups: false,
-			AmbientCaps:                []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP},
-			// If cordon dies, so does the sandbox, and with it every process
-			// in it.
-			Pdeathsig: syscall.SIGKILL,
-			// Signals go through the pidfd, which cannot name a recycled pid.
-			PidFD: &pidfd,
-		},
+		Sys:   initAttr(&pidfd),
 	})
 	if err != nil {
 		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EINVAL) {
@@ -830,22 +815,53 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 		}
 	default:
 		res.ExitCode, res.Signal = st.Code, st.Signal
-		switch {
-		case oom:
-			res.Reason = sandbox.ReasonOOM
-		case st.Signal == int(syscall.SIGXCPU) || (st.Signal == int(syscall.SIGKILL) && res.CPUTime >= r.limits.CPUTime):
-			res.Reason = sandbox.ReasonCPU
-		case st.Signal == int(syscall.SIGXFSZ):
-			res.Reason = sandbox.ReasonFSize
-		case pids && st.Code != 0:
-			res.Reason = sandbox.ReasonPids
-		case st.Signal != 0:
-			res.Reason = sandbox.ReasonSignal
-		default:
-			res.Reason = sandbox.ReasonExit
-		}
+		res.Reason = endReason(st, oom, pids, res.CPUTime, r.limits.CPUTime)
 	}
 	return res, nil
+}
+
+// endReason says why a command that ended by itself ended: a limit that
+// killed it, a signal, or its own exit.
+func endReason(st status, oom, pids bool, used, cpuLimit time.Duration) sandbox.Reason {
+	switch {
+	case oom:
+		return sandbox.ReasonOOM
+	case st.Signal == int(syscall.SIGXCPU) || (st.Signal == int(syscall.SIGKILL) && used >= cpuLimit):
+		return sandbox.ReasonCPU
+	case st.Signal == int(syscall.SIGXFSZ):
+		return sandbox.ReasonFSize
+	case pids && st.Code != 0:
+		return sandbox.ReasonPids
+	case st.Signal != 0:
+		return sandbox.ReasonSignal
+	}
+	return sandbox.ReasonExit
+}
+
+// initAttr is how the init is started: in new namespaces, with the
+// caller's ids mapped to themselves, a few ambient capabilities to build
+// the view, and a parent-death signal.
+func initAttr(pidfd *int) *syscall.SysProcAttr {
+	uid, gid := os.Getuid(), os.Getgid()
+	return &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
+			syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNET,
+		// The command keeps the caller's uid and gid, mapped to
+		// themselves: files it writes in the workspace belong to the
+		// caller. The init keeps, as ambient capabilities across its own
+		// execve, what it needs to build the view; it drops them all
+		// before the command starts.
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}},
+		GidMappingsEnableSetgroups: false,
+		AmbientCaps:                []uintptr{unix.CAP_SYS_ADMIN, unix.CAP_NET_ADMIN, unix.CAP_SETPCAP},
+		// If cordon dies, so does the sandbox, and with it every process
+		// in it. (The signal comes when the thread that forked the init
+		// ends; see forkInit for sessions.)
+		Pdeathsig: syscall.SIGKILL,
+		// Signals go through the pidfd, which cannot name a recycled pid.
+		PidFD: pidfd,
+	}
 }
 
 // withProxyEnv adds sandbox.ProxyEnv to env where env does not set the

@@ -40,3 +40,32 @@ func BenchmarkColdStart(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSessionRun is a command in a warm session: /bin/true forked
+// from the session's init, its pipes, and the clean-up after it. Compare
+// BenchmarkColdStart; bench/session.sh compares both with bubblewrap.
+func BenchmarkSessionRun(b *testing.B) {
+	ws, err := os.MkdirTemp(baseDir, "bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec, err := sandbox.NewSpec(ws, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := linux.Backend{}.Start(context.Background(), spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	cmd := &sandbox.Command{Args: []string{"/bin/true"}}
+	for b.Loop() {
+		res, err := s.Run(context.Background(), cmd)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.ExitCode != 0 {
+			b.Fatalf("exit %d", res.ExitCode)
+		}
+	}
+}

@@ -214,16 +214,23 @@ func (cg *cgroup) add(pid int) error {
 // events reports whether the memory limit killed a process and whether the
 // process limit refused a fork.
 func (cg *cgroup) events() (oom, pids bool) {
+	o, p := cg.eventCounts()
+	return o > 0, p > 0
+}
+
+// eventCounts counts the processes the memory limit killed and the forks
+// the process limit refused, since the cgroup was made.
+func (cg *cgroup) eventCounts() (oom, pids int64) {
 	if cg.version == "v2" {
 		d := cg.dirs[""]
-		return eventCount(filepath.Join(d, "memory.events"), "oom_kill") > 0,
-			eventCount(filepath.Join(d, "pids.events"), "max") > 0
+		return eventCount(filepath.Join(d, "memory.events"), "oom_kill"),
+			eventCount(filepath.Join(d, "pids.events"), "max")
 	}
 	if d := cg.dirs["memory"]; d != "" {
-		oom = eventCount(filepath.Join(d, "memory.oom_control"), "oom_kill") > 0
+		oom = eventCount(filepath.Join(d, "memory.oom_control"), "oom_kill")
 	}
 	if d := cg.dirs["pids"]; d != "" {
-		pids = eventCount(filepath.Join(d, "pids.events"), "max") > 0
+		pids = eventCount(filepath.Join(d, "pids.events"), "max")
 	}
 	return oom, pids
 }

@@ -45,8 +45,12 @@ const (
 )
 
 // runHelper is the helper process: "unix-listen" listens on the unix socket
-// at arg, says "ready", then "conn" for each connection.
+// at arg, says "ready", then "conn" for each connection; "session-owner"
+// is sessionOwner.
 func runHelper(name, arg string) int {
+	if name == "session-owner" {
+		return sessionOwner(arg)
+	}
 	if name != "unix-listen" {
 		fmt.Fprintln(os.Stderr, "unknown helper", name)
 		return 2

@@ -99,6 +99,9 @@ func runInit() status {
 	if p.Proxy {
 		last = fdRelay
 	}
+	if p.Session {
+		last = p.Control
+	}
 	if err := unix.CloseRange(uint(last)+1, ^uint(0), 0); err != nil {
 		return status{Error: "close inherited descriptors: " + err.Error()}
 	}
@@ -210,6 +213,13 @@ func runInit() status {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return status{Error: "cgroup namespace: " + err.Error()}
 		}
+	}
+	if p.Session {
+		sf := <-filter
+		if sf.err != nil {
+			return status{Error: sf.err.Error()}
+		}
+		return serveSession(p.Control, rs, sf.f, lateData, sigs)
 	}
 	path, err := lookPath(p.Args[0], p.Env)
 	if err != nil {

@@ -23,6 +23,11 @@ type plan struct {
 	// Proxy opens the proxy ports inside and passes connections out on
 	// fdRelay.
 	Proxy bool `json:"proxy,omitempty"`
+	// Session keeps the init up after set-up: it runs the commands it
+	// receives on the control socket at fd Control, one at a time (see
+	// serveSession), instead of Args.
+	Session bool `json:"session,omitempty"`
+	Control int  `json:"control,omitempty"`
 	// Trace has the init print its phase times (CORDON_TRACE).
 	Trace bool `json:"trace,omitempty"`
 }

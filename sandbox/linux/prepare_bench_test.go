@@ -29,7 +29,7 @@ func BenchmarkPrepare(b *testing.B) {
 				spec.Filesystem.Protected = nil
 			}
 			for b.Loop() {
-				r, err := prepare(spec)
+				r, err := prepare(spec, false)
 				if err != nil {
 					b.Fatal(err)
 				}

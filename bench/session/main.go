@@ -1,0 +1,272 @@
+// Command session measures warm sandbox sessions against cold starts, in
+// one run, side by side:
+//
+//   - latency: /bin/true through a warm Session.Run, a cold Backend.Run and
+//     bubblewrap at equivalent isolation, interleaved so that all three see
+//     the same machine noise; median and p99 of each, and the ratio of warm
+//     to bubblewrap;
+//   - memory: the resident set of idle sessions' inits;
+//   - concurrency: many sessions at once, each running a small shell loop
+//     several times; all must complete; total throughput, and how long a
+//     trivial host command takes meanwhile (is the host responsive).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cordon-sh/cordon/sandbox"
+	"github.com/cordon-sh/cordon/sandbox/linux"
+)
+
+func main() {
+	// The sandbox re-executes this binary as its init.
+	linux.Init()
+	n := flag.Int("n", 200, "runs of each runner in the latency comparison")
+	sessions := flag.Int("sessions", 100, "concurrent sessions")
+	rounds := flag.Int("rounds", 5, "commands each concurrent session runs")
+	loop := flag.Int("loop", 100, "iterations of each command's shell loop")
+	flag.Parse()
+	base, err := os.MkdirTemp("/var/tmp", "cordon-session-bench-")
+	check(err)
+	defer os.RemoveAll(base)
+
+	latency(base, *n)
+	idleMemory(base, *sessions)
+	concurrent(base, *sessions, *rounds, *loop)
+}
+
+func newSpec(base string) *sandbox.Spec {
+	ws, err := os.MkdirTemp(base, "ws-")
+	check(err)
+	spec, err := sandbox.NewSpec(ws, []string{"/bin/true"})
+	check(err)
+	return spec
+}
+
+func latency(base string, n int) {
+	spec := newSpec(base)
+	ws := spec.Filesystem.Workspace
+	s, err := linux.Backend{}.Start(context.Background(), spec)
+	check(err)
+	defer s.Close()
+	// bubblewrap with the isolation the sandbox always has, as in
+	// bench/coldstart: user, pid, ipc, uts, net and cgroup namespaces, the
+	// host read-only, fresh /proc and /dev, a private /tmp, the workspace
+	// writable, a new session.
+	bwrap := []string{"bwrap", "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+		"--unshare-net", "--unshare-cgroup", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+		"--tmpfs", "/tmp", "--bind", ws, ws, "--chdir", ws, "--new-session", "--die-with-parent", "/bin/true"}
+	runners := []struct {
+		name string
+		run  func()
+	}{
+		{"bwrap (cold)", func() {
+			cmd := exec.Command(bwrap[0], bwrap[1:]...)
+			cmd.Stderr = os.Stderr
+			check(cmd.Run())
+		}},
+		{"Backend.Run (cold)", func() {
+			res, err := linux.Backend{}.Run(context.Background(), spec)
+			check(err)
+			if res.ExitCode != 0 {
+				check(fmt.Errorf("exit %d", res.ExitCode))
+			}
+		}},
+		{"Session.Run (warm)", func() {
+			res, err := s.Run(context.Background(), &sandbox.Command{Args: []string{"/bin/true"}})
+			check(err)
+			if res.ExitCode != 0 {
+				check(fmt.Errorf("exit %d", res.ExitCode))
+			}
+		}},
+	}
+	times := make([][]time.Duration, len(runners))
+	for i := 0; i < n+5; i++ {
+		for r, runner := range runners {
+			start := time.Now()
+			runner.run()
+			if i >= 5 { // warm the page cache first
+				times[r] = append(times[r], time.Since(start))
+			}
+		}
+	}
+	fmt.Printf("latency of /bin/true, %d runs each, interleaved\n", n)
+	fmt.Printf("%-22s %10s %10s %10s\n", "runner", "median", "p99", "vs bwrap")
+	bw := pct(times[0], 50)
+	for r, runner := range runners {
+		m := pct(times[r], 50)
+		fmt.Printf("%-22s %10s %10s %9.2fx\n", runner.name, round(m), round(pct(times[r], 99)), float64(m)/float64(bw))
+	}
+	fmt.Println()
+}
+
+func idleMemory(base string, n int) {
+	var ss []*linux.Session
+	for i := 0; i < n; i++ {
+		s, err := linux.Backend{}.Start(context.Background(), newSpec(base))
+		check(err)
+		ss = append(ss, s)
+		// One command, so that what a used session keeps is counted.
+		_, err = s.Run(context.Background(), &sandbox.Command{Args: []string{"/bin/true"}})
+		check(err)
+	}
+	time.Sleep(time.Second)
+	var rss, anon, file, pss, threads []int64
+	for _, s := range ss {
+		st := procStatus(s.Pid(), "status")
+		rss = append(rss, st["VmRSS"])
+		anon = append(anon, st["RssAnon"])
+		file = append(file, st["RssFile"]+st["RssShmem"])
+		threads = append(threads, st["Threads"])
+		pss = append(pss, procStatus(s.Pid(), "smaps_rollup")["Pss"])
+	}
+	fmt.Printf("idle sessions: %d, resident set of each init (KiB; file pages are shared between inits)\n", n)
+	fmt.Printf("%-10s %8s %8s %8s\n", "", "median", "max", "sum MiB")
+	for _, row := range []struct {
+		name string
+		v    []int64
+	}{{"VmRSS", rss}, {"RssAnon", anon}, {"RssFile", file}, {"Pss", pss}} {
+		fmt.Printf("%-10s %8d %8d %8.1f\n", row.name, median(row.v), maxOf(row.v), float64(sum(row.v))/1024)
+	}
+	fmt.Printf("threads per init: %d\n\n", median(threads))
+	for _, s := range ss {
+		s.Close()
+	}
+}
+
+func concurrent(base string, n, rounds, loop int) {
+	var ss []*linux.Session
+	for i := 0; i < n; i++ {
+		s, err := linux.Backend{}.Start(context.Background(), newSpec(base))
+		check(err)
+		ss = append(ss, s)
+	}
+	// The same trivial host command with the sessions idle, for reference.
+	var idle []time.Duration
+	for i := 0; i < 20; i++ {
+		start := time.Now()
+		check(exec.Command("/bin/true").Run())
+		idle = append(idle, time.Since(start))
+		time.Sleep(10 * time.Millisecond)
+	}
+	script := fmt.Sprintf("i=0; while [ $i -lt %d ]; do i=$((i+1)); done; echo $i", loop)
+	want := strconv.Itoa(loop) + "\n"
+	var ok, failed atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	probes := make(chan []time.Duration, 1)
+	go func() {
+		// A trivial host command, every 50 ms, while the sessions work.
+		var d []time.Duration
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			start := time.Now()
+			check(exec.Command("/bin/true").Run())
+			d = append(d, time.Since(start))
+			select {
+			case <-stop:
+				probes <- d
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	start := time.Now()
+	for _, s := range ss {
+		wg.Add(1)
+		go func(s *linux.Session) {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				var out strings.Builder
+				res, err := s.Run(context.Background(), &sandbox.Command{Args: []string{"/bin/sh", "-c", script}, Stdout: &out})
+				if err != nil || res.ExitCode != 0 || out.String() != want {
+					failed.Add(1)
+					fmt.Fprintf(os.Stderr, "command failed: %v %+v %q\n", err, res, out.String())
+					continue
+				}
+				ok.Add(1)
+			}
+		}(s)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stop)
+	probe := <-probes
+	for _, s := range ss {
+		s.Close()
+	}
+	total := int64(n * rounds)
+	fmt.Printf("concurrent: %d sessions x %d commands (shell loop of %d): %d/%d completed, %d failed\n",
+		n, rounds, loop, ok.Load(), total, failed.Load())
+	fmt.Printf("wall %s, throughput %.0f commands/s\n", round(elapsed), float64(ok.Load())/elapsed.Seconds())
+	fmt.Printf("host /bin/true, sessions idle:    %d probes, median %s, max %s\n",
+		len(idle), round(pct(idle, 50)), round(pct(idle, 100)))
+	fmt.Printf("host /bin/true, sessions working: %d probes, median %s, p99 %s, max %s\n",
+		len(probe), round(pct(probe, 50)), round(pct(probe, 99)), round(pct(probe, 100)))
+}
+
+// procStatus reads the "Key: value [kB]" lines of /proc/PID/file.
+func procStatus(pid int, file string) map[string]int64 {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), file))
+	check(err)
+	out := map[string]int64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		if f := strings.Fields(v); len(f) > 0 {
+			out[k], _ = strconv.ParseInt(f[0], 10, 64)
+		}
+	}
+	return out
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[(len(s)-1)*p/100]
+}
+
+func median(v []int64) int64 {
+	s := append([]int64(nil), v...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func maxOf(v []int64) int64 {
+	m := v[0]
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
+
+func sum(v []int64) int64 {
+	var t int64
+	for _, x := range v {
+		t += x
+	}
+	return t
+}
+
+func round(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
