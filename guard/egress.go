@@ -90,10 +90,17 @@ func (e *egressRun) report() []egress.Event {
 	return append([]egress.Event(nil), e.events...)
 }
 
-// auditEvents is the report in the audit record's terms.
-func (e *egressRun) auditEvents() []audit.NetworkEvent {
+// count is how many events there are so far.
+func (e *egressRun) count() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.events)
+}
+
+// auditEvents is a report in the audit record's terms.
+func auditEvents(events []egress.Event) []audit.NetworkEvent {
 	var out []audit.NetworkEvent
-	for _, ev := range e.report() {
+	for _, ev := range events {
 		out = append(out, audit.NetworkEvent{
 			Time: ev.Time, Proto: ev.Proto, Host: fmt.Sprintf("%s:%d", ev.Host, ev.Port), Addr: ev.Addr,
 			Allowed: ev.Decision == egress.Allow, Detail: ev.Reason,

@@ -7,6 +7,7 @@
 package guard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -71,8 +72,12 @@ type Request struct {
 	AllowHosts   []string
 	NetworkAsked bool
 	// Customize adjusts the sandbox the policy built, before it runs:
-	// the front door's own options (command-line flags).
+	// the front door's own options (command-line flags). In a session the
+	// sandbox is the session's, and Customize is not used.
 	Customize func(*sandbox.Spec) error
+	// Timeout, when positive, shortens the run's time limit; a caller
+	// may ask for less time than the policy gives, never for more.
+	Timeout time.Duration
 }
 
 // OutputOptions say how output is verified.
@@ -147,6 +152,12 @@ func (e *AuditError) Unwrap() error { return e.Err }
 // is for what stopped it from running (*DeniedError, *UsageError), or
 // from being recorded (*AuditError), or the sandbox's failure.
 func (g *Guard) Run(ctx context.Context, req *Request) (*Response, error) {
+	return g.run(ctx, req, nil)
+}
+
+// run is Run, in a fresh sandbox when sess is nil, else as the next
+// command of sess.
+func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response, error) {
 	argv, text := req.Argv, req.Text
 	switch {
 	case text != "" && len(argv) > 0:
@@ -158,14 +169,12 @@ func (g *Guard) Run(ctx context.Context, req *Request) (*Response, error) {
 	default:
 		return nil, &UsageError{errors.New("no command")}
 	}
-	ws, err := filepath.Abs(req.Workspace)
+	ws, err := checkWorkspace(req.Workspace)
 	if err != nil {
-		return nil, &UsageError{fmt.Errorf("workspace: %w", err)}
+		return nil, err
 	}
-	if st, err := os.Stat(ws); err != nil {
-		return nil, &UsageError{fmt.Errorf("workspace %s: %w", req.Workspace, errors.Unwrap(err))}
-	} else if !st.IsDir() {
-		return nil, &UsageError{fmt.Errorf("workspace %s: not a directory", req.Workspace)}
+	if sess != nil && ws != sess.ws {
+		return nil, &UsageError{fmt.Errorf("workspace %s: the session's workspace is %s", ws, sess.ws)}
 	}
 	resp := &Response{Command: text}
 	rec := &audit.Record{Command: text, Argv: req.Argv, Workspace: ws, Agent: req.Agent, Session: req.Session}
@@ -193,20 +202,32 @@ func (g *Guard) Run(ctx context.Context, req *Request) (*Response, error) {
 		return resp, err
 	}
 
-	spec, err := g.spec(req, ws, argv, resp)
-	if err != nil {
-		return resp, err
-	}
-	egr, err := g.network(ctx, req, spec, text, ws)
-	if err != nil {
-		return resp, err
+	var spec *sandbox.Spec
+	var egr *egressRun
+	events := 0
+	if sess == nil {
+		if spec, err = g.spec(req, ws, argv, resp); err != nil {
+			return resp, err
+		}
+		if egr, err = g.network(ctx, req, spec, func() string { return text }, ws); err != nil {
+			return resp, err
+		}
+		if req.Timeout > 0 {
+			// A caller may ask for less time than the policy gives,
+			// never for more.
+			spec.Limits.Timeout = min(req.Timeout, spec.Limits.Timeout)
+		}
+	} else {
+		spec, egr = sess.spec, sess.egr
+		sess.current = text
+		if egr != nil {
+			events = egr.count()
+		}
 	}
 
 	// Output is verified on its way out; the audit keeps a digest of
 	// what the command wrote, and what was found in it.
 	outs := newOutputs(req, g.Policy)
-	spec.Stdin = req.Stdin
-	spec.Stdout, spec.Stderr = outs.stdout, outs.stderr
 	rec.SetSpec(spec)
 	resp.Limits = spec.Limits
 	// The workspace as it was, to list what the command changed in it.
@@ -214,9 +235,23 @@ func (g *Guard) Run(ctx context.Context, req *Request) (*Response, error) {
 	if serr != nil {
 		resp.Warnings = append(resp.Warnings, "no change report: "+serr.Error())
 	}
-	res, err := g.Backend.Run(ctx, spec)
-	if egr != nil {
-		egr.stop()
+	var res *sandbox.Result
+	if sess == nil {
+		spec.Stdin = req.Stdin
+		spec.Stdout, spec.Stderr = outs.stdout, outs.stderr
+		res, err = g.Backend.Run(ctx, spec)
+		if egr != nil {
+			egr.stop()
+		}
+	} else {
+		c := &sandbox.Command{Args: argv, Dir: req.Dir, Stdin: req.Stdin, Stdout: outs.stdout, Stderr: outs.stderr}
+		if req.Timeout > 0 {
+			c.Timeout = min(req.Timeout, spec.Limits.Timeout)
+		}
+		res, err = sess.sb.Run(ctx, c)
+		if res != nil {
+			resp.Limits.Timeout = cmp.Or(c.Timeout, spec.Limits.Timeout)
+		}
 	}
 	if cerr := outs.close(); cerr != nil && err == nil {
 		resp.Warnings = append(resp.Warnings, "writing output: "+cerr.Error())
@@ -234,8 +269,8 @@ func (g *Guard) Run(ctx context.Context, req *Request) (*Response, error) {
 	rec.Stdout, rec.Stderr = outs.digests()
 	rec.Findings = resp.Findings
 	if egr != nil {
-		resp.Network = egr.report()
-		rec.Network = egr.auditEvents()
+		resp.Network = egr.report()[events:]
+		rec.Network = auditEvents(resp.Network)
 	}
 	if err != nil {
 		rec.Error = err.Error()
@@ -253,6 +288,20 @@ func (g *Guard) Run(ctx context.Context, req *Request) (*Response, error) {
 		return resp, err
 	}
 	return resp, nil
+}
+
+// checkWorkspace makes the workspace absolute and checks it is a directory.
+func checkWorkspace(dir string) (string, error) {
+	ws, err := filepath.Abs(dir)
+	if err != nil {
+		return "", &UsageError{fmt.Errorf("workspace: %w", err)}
+	}
+	if st, err := os.Stat(ws); err != nil {
+		return "", &UsageError{fmt.Errorf("workspace %s: %w", dir, errors.Unwrap(err))}
+	} else if !st.IsDir() {
+		return "", &UsageError{fmt.Errorf("workspace %s: not a directory", dir)}
+	}
+	return ws, nil
 }
 
 // auditChanges is the change report in the audit record's terms.
@@ -330,7 +379,7 @@ func (g *Guard) spec(req *Request, ws string, argv []string, resp *Response) (*s
 // network puts the run in proxy mode when anything may be reached: the
 // policy's allow list in allowlist mode, hosts the request adds, or proxy
 // mode asked for. Anything else is no network at all.
-func (g *Guard) network(ctx context.Context, req *Request, spec *sandbox.Spec, text, ws string) (*egressRun, error) {
+func (g *Guard) network(ctx context.Context, req *Request, spec *sandbox.Spec, text func() string, ws string) (*egressRun, error) {
 	if req.Network == sandbox.NetworkNone {
 		if len(req.AllowHosts) > 0 {
 			return nil, &UsageError{errors.New("network none conflicts with allowed hosts")}
@@ -351,7 +400,7 @@ func (g *Guard) network(ctx context.Context, req *Request, spec *sandbox.Spec, t
 	if len(rules.Ask) > 0 {
 		egr.approveWith(func(ctx context.Context, host string, port int) *audit.Approval {
 			return g.ask(ctx, &approval.Request{
-				Command: text, Workspace: ws, Agent: req.Agent,
+				Command: text(), Workspace: ws, Agent: req.Agent,
 				Kind: approval.KindNetwork, Host: host, Port: port,
 			})
 		})

@@ -8,6 +8,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"time"
@@ -244,6 +245,34 @@ type Command struct {
 	// it to a file. The caller's policy decides when to allow it.
 	KeepBackground bool
 }
+
+// Session is a sandbox kept alive to run many commands, one at a time.
+type Session interface {
+	// Run runs one command in the session. The error is non-nil only when
+	// the command could not be run (ErrSessionClosed, say); a command that
+	// fails is a Result.
+	Run(ctx context.Context, c *Command) (*Result, error)
+	// Close ends the session and everything in it.
+	Close() error
+	// Wait waits for the session to end: nil after Close,
+	// ErrSessionIdle after the idle timeout, else why it died.
+	Wait() error
+}
+
+// SessionBackend is a Backend that can also keep a sandbox alive.
+type SessionBackend interface {
+	Backend
+	// StartSession builds the sandbox of spec (whose Args may be empty)
+	// and keeps it alive; ctx bounds the start only.
+	StartSession(ctx context.Context, spec *Spec) (Session, error)
+}
+
+// ErrSessionClosed is returned by Run on a session that has ended.
+var ErrSessionClosed = errors.New("sandbox session closed")
+
+// ErrSessionIdle is what Wait returns for a session that closed itself
+// after its idle timeout.
+var ErrSessionIdle = errors.New("sandbox session closed after its idle timeout")
 
 // Backend runs a Spec.
 type Backend interface {

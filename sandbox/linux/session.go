@@ -21,11 +21,20 @@ import (
 )
 
 // ErrSessionClosed is returned by Run on a session that has ended.
-var ErrSessionClosed = errors.New("sandbox session closed")
+var ErrSessionClosed = sandbox.ErrSessionClosed
 
 // ErrSessionIdle is what Wait returns for a session that closed itself
 // after Limits.Idle without a command.
-var ErrSessionIdle = errors.New("sandbox session closed after its idle timeout")
+var ErrSessionIdle = sandbox.ErrSessionIdle
+
+// StartSession is Start, for sandbox.SessionBackend.
+func (b Backend) StartSession(ctx context.Context, spec *sandbox.Spec) (sandbox.Session, error) {
+	s, err := b.Start(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
 // Session is one sandbox kept up for several commands: the namespaces,
 // the filesystem view with its private /tmp, Landlock, seccomp and the
