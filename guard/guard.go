@@ -215,7 +215,7 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 		if req.Timeout > 0 {
 			// A caller may ask for less time than the policy gives,
 			// never for more.
-			spec.Limits.Timeout = min(req.Timeout, spec.Limits.Timeout)
+			spec.Limits.Timeout = min(req.Timeout, cmp.Or(spec.Limits.Timeout, sandbox.DefaultLimits.Timeout))
 		}
 	} else {
 		spec, egr = sess.spec, sess.egr
@@ -246,7 +246,7 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 	} else {
 		c := &sandbox.Command{Args: argv, Dir: req.Dir, Stdin: req.Stdin, Stdout: outs.stdout, Stderr: outs.stderr}
 		if req.Timeout > 0 {
-			c.Timeout = min(req.Timeout, spec.Limits.Timeout)
+			c.Timeout = min(req.Timeout, cmp.Or(spec.Limits.Timeout, sandbox.DefaultLimits.Timeout))
 		}
 		res, err = sess.sb.Run(ctx, c)
 		if res != nil {

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cordon-sh/cordon/approval"
@@ -43,6 +44,11 @@ type Options struct {
 	OutputLimit int64
 	// Version is cordon's version, told to clients.
 	Version string
+	// NoSessions runs every command in a sandbox of its own. By default
+	// each MCP session keeps one sandbox session for its commands: files
+	// in /tmp persist between them, processes do not, and a command
+	// starts in about a millisecond instead of building a sandbox.
+	NoSessions bool
 }
 
 // DefaultOutputLimit is how much of each stream of a command a result
@@ -58,12 +64,23 @@ var ProtocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26", "2024-
 type server struct {
 	guard *guard.Guard
 	opts  Options
+
+	mu       sync.Mutex
+	sessions map[*sdk.ServerSession]*sandboxSession
+}
+
+// sandboxSession is the sandbox session of one MCP session, started at its
+// first command and closed when the MCP session ends.
+type sandboxSession struct {
+	once sync.Once
+	s    *guard.Session
+	err  error
 }
 
 // New returns the MCP server for g. g is not changed: each tool call
 // works on a copy whose Approve asks the client of that call.
 func New(g *guard.Guard, opts Options) *sdk.Server {
-	s := &server{guard: g, opts: opts}
+	s := &server{guard: g, opts: opts, sessions: map[*sdk.ServerSession]*sandboxSession{}}
 	if s.opts.OutputLimit == 0 {
 		s.opts.OutputLimit = DefaultOutputLimit
 	}
@@ -153,17 +170,25 @@ func (s *server) runCommand(ctx context.Context, req *sdk.CallToolRequest, in Ru
 	if in.Timeout < 0 {
 		return errorResult(&RunResult{Reason: "error"}, "timeout_seconds must be positive")
 	}
-	if in.Timeout > 0 {
-		want := time.Duration(in.Timeout * float64(time.Second))
-		greq.Customize = func(spec *sandbox.Spec) error {
-			// The policy's limit stands as a ceiling: an agent may ask
-			// for less time, never for more.
-			limit := cmp.Or(spec.Limits.Timeout, sandbox.DefaultLimits.Timeout)
-			spec.Limits.Timeout = min(want, limit)
-			return nil
+	// The policy's limit stands as a ceiling: an agent may ask for less
+	// time, never for more.
+	greq.Timeout = time.Duration(in.Timeout * float64(time.Second))
+	var resp *guard.Response
+	var err error
+	if sess, serr := s.session(ctx, req.Session, g); serr != nil {
+		err = serr
+	} else if sess != nil {
+		resp, err = sess.Run(ctx, greq)
+		if errors.Is(err, sandbox.ErrSessionClosed) {
+			// It ended while idle, or died: a new one for this command.
+			s.dropSession(req.Session, sess)
+			if sess, err = s.session(ctx, req.Session, g); err == nil && sess != nil {
+				resp, err = sess.Run(ctx, greq)
+			}
 		}
+	} else {
+		resp, err = g.Run(ctx, greq)
 	}
-	resp, err := g.Run(ctx, greq)
 	out := &RunResult{}
 	if resp != nil {
 		out.Decision = decision(resp.Decision, resp.Approval)
@@ -217,6 +242,54 @@ func decision(d *policy.Decision, a *audit.Approval) *Decision {
 		return nil
 	}
 	return &Decision{Verdict: d.Verdict.String(), Rule: d.Rule, Reason: d.Reason, Approval: a}
+}
+
+// session returns the sandbox session of ss, started on first use with g
+// (whose questions go to ss's client); nil when sessions are off or the
+// backend has none.
+func (s *server) session(ctx context.Context, ss *sdk.ServerSession, g *guard.Guard) (*guard.Session, error) {
+	if s.opts.NoSessions {
+		return nil, nil
+	}
+	s.mu.Lock()
+	sb := s.sessions[ss]
+	if sb == nil {
+		sb = &sandboxSession{}
+		s.sessions[ss] = sb
+	}
+	s.mu.Unlock()
+	sb.once.Do(func() {
+		sb.s, sb.err = g.StartSession(ctx, &guard.SessionRequest{Workspace: s.opts.Workspace, Agent: s.agent(ss)})
+		if errors.Is(sb.err, guard.ErrNoSessions) {
+			sb.err = nil
+		}
+		if sb.s == nil {
+			return
+		}
+		go func() {
+			// The sandbox ends with the MCP session (and by itself when
+			// idle for the policy's idle time).
+			ss.Wait()
+			sb.s.Close()
+			s.mu.Lock()
+			delete(s.sessions, ss)
+			s.mu.Unlock()
+		}()
+	})
+	if sb.err != nil {
+		return nil, sb.err
+	}
+	return sb.s, nil
+}
+
+// dropSession forgets sess, the ended sandbox session of ss.
+func (s *server) dropSession(ss *sdk.ServerSession, sess *guard.Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sb := s.sessions[ss]; sb != nil && sb.s == sess {
+		delete(s.sessions, ss)
+	}
+	sess.Close()
 }
 
 // guardFor is the guard of one call: its questions go to the client of

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -492,4 +493,65 @@ func TestStdioBinary(t *testing.T) {
 	if recs := readLog(t, e.logPath); len(recs) != 2 || recs[0].Agent != "stdio-client" {
 		t.Fatalf("records of the binary: %d", len(recs))
 	}
+}
+
+// Each MCP session keeps a sandbox session: /tmp persists between its
+// commands, background processes do not, and another MCP session has a
+// /tmp of its own.
+func TestSessions(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.connect(t, nil), e.connect(t, nil)
+	run := func(cs *sdk.ClientSession, cmd string) RunResult {
+		t.Helper()
+		var out RunResult
+		if res := call(t, cs, "run_command", map[string]any{"command": cmd}, &out); res.IsError {
+			t.Fatalf("%s: %q", cmd, text(res))
+		}
+		return out
+	}
+	run(a, "echo from-a > /tmp/note; sleep 1000 &")
+	if out := run(a, "cat /tmp/note; pgrep -x sleep || echo none"); out.Stdout != "from-a\nnone\n" {
+		t.Fatalf("same session: %q %q", out.Stdout, out.Stderr)
+	}
+	if out := run(b, "cat /tmp/note 2>/dev/null || echo absent"); out.Stdout != "absent\n" {
+		t.Fatalf("another session read a's /tmp: %q", out.Stdout)
+	}
+	// The sandbox goes with its MCP session.
+	a.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := sandboxInits(t)
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sandbox inits after one of two MCP sessions closed", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sandboxInits counts the sandbox inits this process started that are
+// still alive (not yet reaped zombies included out).
+func sandboxInits(t *testing.T) int {
+	t.Helper()
+	n := 0
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+		f := strings.Fields(rest)
+		if len(f) < 2 || f[0] == "Z" || f[1] != strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		cmd, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "cmdline"))
+		if strings.HasPrefix(string(cmd), "cordon-init") {
+			n++
+		}
+	}
+	return n
 }

@@ -33,6 +33,7 @@ type mcpFlags struct {
 	http      string
 	unix      string
 	tokenFile string
+	noSession bool
 }
 
 func newMCP() *cobra.Command {
@@ -47,6 +48,11 @@ through the policy, the sandbox, the output checks and the audit log, as
 cordon exec does. When the policy asks about a command, the user is asked
 through the client (MCP elicitation); a client that cannot ask gets a
 refusal.
+
+Each MCP session keeps one sandbox session for its commands: files in the
+workspace and /tmp persist between them, processes do not, and a command
+starts in a couple of milliseconds. The sandbox ends with the MCP session
+or after the idle timeout. --no-session builds a sandbox per command.
 
 Over HTTP, a bearer token is taken from $CORDON_MCP_TOKEN or --token-file
 and required on every request. Without one, cordon listens only on a
@@ -66,6 +72,7 @@ loopback address. The unix socket is made with mode 0600.`,
 	fl.StringVar(&f.agent, "agent", os.Getenv("CORDON_AGENT"), "the agent's name, for the audit record (default: the name the client gives)")
 	fl.StringVar(&f.http, "http", "", "serve streamable HTTP on this address (host:port) instead of stdio")
 	fl.StringVar(&f.unix, "unix", "", "serve streamable HTTP on this unix socket instead of stdio")
+	fl.BoolVar(&f.noSession, "no-session", false, "run every command in a sandbox of its own instead of one per MCP session")
 	fl.StringVar(&f.tokenFile, "token-file", "", "read the HTTP bearer token from this file (default: $"+tokenEnv+")")
 	return cmd
 }
@@ -103,7 +110,7 @@ func runMCP(cmd *cobra.Command, f *mcpFlags) error {
 	}
 	home, _ := os.UserHomeDir()
 	g := &guard.Guard{Policy: pol, Backend: linux.Backend{}, Audit: log, Warn: &lockedWriter{w: cmd.ErrOrStderr()}, Home: home}
-	srv := mcp.New(g, mcp.Options{Workspace: ws, Agent: f.agent, Version: Version})
+	srv := mcp.New(g, mcp.Options{Workspace: ws, Agent: f.agent, Version: Version, NoSessions: f.noSession})
 	ctx := cmd.Context()
 
 	if f.http == "" && f.unix == "" {
