@@ -18,13 +18,7 @@ import (
 // command, anything else refuses it.
 func TestApprovalOnATerminal(t *testing.T) {
 	ws := workspace(t)
-	bin := filepath.Join(ws, "..", filepath.Base(ws)+"-cordon")
-	build := exec.Command("go", "build", "-o", bin, "github.com/cordon-sh/cordon/cmd/cordon")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	defer os.Remove(bin)
+	bin := cordonBinary(t)
 
 	for _, tc := range []struct {
 		answer string

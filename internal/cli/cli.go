@@ -66,7 +66,7 @@ host read-only or hidden, no network and bounded resources.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newExec(), newSh(), newCheck(), newPolicy(), newHook(), newInit(), newMCP(), newDoctor(), newAudit(), newVersion())
+	root.AddCommand(newExec(), newSh(), newCheck(), newPolicy(), newHook(), newInit(), newMCP(), newSession(), newDoctor(), newAudit(), newVersion())
 	return root
 }
 

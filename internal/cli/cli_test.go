@@ -3,9 +3,12 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cordon-sh/cordon/sandbox/linux"
@@ -21,7 +24,43 @@ func TestMain(m *testing.M) {
 	os.Setenv("XDG_STATE_HOME", state)
 	code := m.Run()
 	os.RemoveAll(state)
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	os.Exit(code)
+}
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+// cordonBinary builds cmd/cordon once for the tests that run it as a
+// process, statically as it ships, outside /tmp (the sandbox's own).
+func cordonBinary(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		base := os.Getenv("CORDON_TEST_DIR")
+		if base == "" {
+			base = "/var/tmp"
+		}
+		if binDir, binErr = os.MkdirTemp(base, "cordon-bin-"); binErr != nil {
+			return
+		}
+		os.Chmod(binDir, 0o755)
+		binPath = filepath.Join(binDir, "cordon")
+		build := exec.Command("go", "build", "-o", binPath, "github.com/cordon-sh/cordon/cmd/cordon")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
 }
 
 // workspace returns a directory outside /tmp (the sandbox has its own /tmp).

@@ -304,10 +304,7 @@ func TestHookBinary(t *testing.T) {
 		t.Skip("builds cordon")
 	}
 	// Built before newHookEnv moves HOME, which holds Go's caches.
-	bin := filepath.Join(t.TempDir(), "cordon")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/cordon-sh/cordon/cmd/cordon").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := cordonBinary(t)
 	e := newHookEnv(t)
 	hook := func(input string) (int, string, string) {
 		cmd := exec.Command(bin, "hook", "claude-code")

@@ -15,13 +15,7 @@ import (
 // process, no placeholder, no cgroup is left.
 func TestInterruptCleansUp(t *testing.T) {
 	ws := workspace(t)
-	bin := filepath.Join(ws, "..", filepath.Base(ws)+"-cordon")
-	build := exec.Command("go", "build", "-o", bin, "github.com/cordon-sh/cordon/cmd/cordon")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	defer os.Remove(bin)
+	bin := cordonBinary(t)
 
 	const marker = "4242.4242"
 	cmd := exec.Command(bin, "exec", "-w", ws, "--", "sh", "-c", "sleep "+marker+" & sleep "+marker)
