@@ -10,5 +10,6 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # Static, as cordon is built: the init is this binary re-executed.
 CGO_ENABLED=0 go build -o "$out/session-bench" ./bench/session
+CGO_ENABLED=0 go build -o "$out/cordon" ./cmd/cordon
 echo "$(uname -r), $(nproc) cores, $(bwrap --version), $(go version | cut -d' ' -f3), $(date -u +%F)"
-"$out/session-bench" "$@"
+"$out/session-bench" -cordon "$out/cordon" "$@"

@@ -25,6 +25,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cordon-sh/cordon/audit"
+	"github.com/cordon-sh/cordon/guard"
+	"github.com/cordon-sh/cordon/policy"
 	"github.com/cordon-sh/cordon/sandbox"
 	"github.com/cordon-sh/cordon/sandbox/linux"
 )
@@ -36,6 +39,7 @@ func main() {
 	sessions := flag.Int("sessions", 100, "concurrent sessions")
 	rounds := flag.Int("rounds", 5, "commands each concurrent session runs")
 	loop := flag.Int("loop", 100, "iterations of each command's shell loop")
+	cordonBin = flag.String("cordon", "", "a cordon binary: also time cordon exec and cordon session exec")
 	flag.Parse()
 	base, err := os.MkdirTemp("/var/tmp", "cordon-session-bench-")
 	check(err)
@@ -45,6 +49,8 @@ func main() {
 	idleMemory(base, *sessions)
 	concurrent(base, *sessions, *rounds, *loop)
 }
+
+var cordonBin *string
 
 func newSpec(base string) *sandbox.Spec {
 	ws, err := os.MkdirTemp(base, "ws-")
@@ -67,10 +73,24 @@ func latency(base string, n int) {
 	bwrap := []string{"bwrap", "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
 		"--unshare-net", "--unshare-cgroup", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
 		"--tmpfs", "/tmp", "--bind", ws, ws, "--chdir", ws, "--new-session", "--die-with-parent", "/bin/true"}
-	runners := []struct {
+	// The whole pipeline in a warm session: the default policy judges the
+	// command, output goes through the checks, the workspace is listed
+	// before and after, and the audit log gets its record (fsync'd).
+	pol, err := policy.Load(policy.Options{Workspace: ws})
+	check(err)
+	alog, err := audit.Open(filepath.Join(base, "audit.jsonl"), audit.Options{})
+	check(err)
+	defer alog.Close()
+	home, _ := os.UserHomeDir()
+	g := &guard.Guard{Policy: pol, Backend: linux.Backend{}, Audit: alog, Home: home}
+	gs, err := g.StartSession(context.Background(), &guard.SessionRequest{Workspace: ws})
+	check(err)
+	defer gs.Close()
+	type runner struct {
 		name string
 		run  func()
-	}{
+	}
+	runners := []runner{
 		{"bwrap (cold)", func() {
 			cmd := exec.Command(bwrap[0], bwrap[1:]...)
 			cmd.Stderr = os.Stderr
@@ -90,6 +110,40 @@ func latency(base string, n int) {
 				check(fmt.Errorf("exit %d", res.ExitCode))
 			}
 		}},
+		{"guard pipeline (warm)", func() {
+			resp, err := gs.Run(context.Background(), &guard.Request{Argv: []string{"/bin/true"}})
+			check(err)
+			if resp.Result.ExitCode != 0 {
+				check(fmt.Errorf("exit %d", resp.Result.ExitCode))
+			}
+		}},
+	}
+	if *cordonBin != "" {
+		// The command line, process start included: a cold cordon exec,
+		// and cordon session exec into a session its owner keeps.
+		rt, err := os.MkdirTemp(base, "rt-")
+		check(err)
+		env := append(os.Environ(), "XDG_RUNTIME_DIR="+rt)
+		start := exec.Command(*cordonBin, "session", "start", "-w", ws, "--no-audit")
+		start.Env = env
+		out, err := start.Output()
+		check(err)
+		id := strings.TrimSpace(string(out))
+		defer func() {
+			stop := exec.Command(*cordonBin, "session", "stop", id)
+			stop.Env = env
+			stop.Run()
+		}()
+		cli := func(args ...string) func() {
+			return func() {
+				cmd := exec.Command(*cordonBin, args...)
+				cmd.Env, cmd.Dir, cmd.Stderr = env, ws, os.Stderr
+				check(cmd.Run())
+			}
+		}
+		runners = append(runners,
+			runner{"cordon exec (cold)", cli("exec", "--no-audit", "--", "/bin/true")},
+			runner{"cordon session exec", cli("session", "exec", id, "--", "/bin/true")})
 	}
 	times := make([][]time.Duration, len(runners))
 	for i := 0; i < n+5; i++ {
@@ -102,11 +156,11 @@ func latency(base string, n int) {
 		}
 	}
 	fmt.Printf("latency of /bin/true, %d runs each, interleaved\n", n)
-	fmt.Printf("%-22s %10s %10s %10s\n", "runner", "median", "p99", "vs bwrap")
+	fmt.Printf("%-24s %10s %10s %10s\n", "runner", "median", "p99", "vs bwrap")
 	bw := pct(times[0], 50)
 	for r, runner := range runners {
 		m := pct(times[r], 50)
-		fmt.Printf("%-22s %10s %10s %9.2fx\n", runner.name, round(m), round(pct(times[r], 99)), float64(m)/float64(bw))
+		fmt.Printf("%-24s %10s %10s %9.2fx\n", runner.name, round(m), round(pct(times[r], 99)), float64(m)/float64(bw))
 	}
 	fmt.Println()
 }
