@@ -175,7 +175,8 @@ func idleMemory(base string, n int) {
 		_, err = s.Run(context.Background(), &sandbox.Command{Args: []string{"/bin/true"}})
 		check(err)
 	}
-	time.Sleep(time.Second)
+	// An idle init gives back what it can after two seconds.
+	time.Sleep(3 * time.Second)
 	var rss, anon, file, pss, threads []int64
 	for _, s := range ss {
 		st := procStatus(s.Pid(), "status")
@@ -196,6 +197,67 @@ func idleMemory(base string, n int) {
 	fmt.Printf("threads per init: %d\n\n", median(threads))
 	for _, s := range ss {
 		s.Close()
+	}
+	if *cordonBin != "" {
+		cliIdleMemory(base, min(n, 20))
+	}
+}
+
+// cliIdleMemory is idleMemory for sessions of the cordon binary itself,
+// kept by cordon session start: the init, and the owner process beside it.
+func cliIdleMemory(base string, n int) {
+	rt, err := os.MkdirTemp(base, "rt-")
+	check(err)
+	env := append(os.Environ(), "XDG_RUNTIME_DIR="+rt)
+	cordon := func(args ...string) string {
+		cmd := exec.Command(*cordonBin, args...)
+		cmd.Env = env
+		out, err := cmd.Output()
+		check(err)
+		return strings.TrimSpace(string(out))
+	}
+	var ids []string
+	for range n {
+		ws, err := os.MkdirTemp(base, "ws-")
+		check(err)
+		id := cordon("session", "start", "-w", ws, "--no-audit")
+		cordon("session", "exec", id, "--", "/bin/true")
+		ids = append(ids, id)
+	}
+	time.Sleep(3 * time.Second)
+	var initRSS, initPss, ownerRSS, ownerPss []int64
+	for _, line := range strings.Split(cordon("session", "list"), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		owner, _ := strconv.Atoi(f[2])
+		ownerRSS = append(ownerRSS, procStatus(owner, "status")["VmRSS"])
+		ownerPss = append(ownerPss, procStatus(owner, "smaps_rollup")["Pss"])
+		// The init is a child of whichever thread of the owner forked it.
+		var kids []string
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", owner))
+		for _, t := range tasks {
+			b, _ := os.ReadFile(t)
+			kids = append(kids, strings.Fields(string(b))...)
+		}
+		for _, k := range kids {
+			pid, _ := strconv.Atoi(k)
+			initRSS = append(initRSS, procStatus(pid, "status")["VmRSS"])
+			initPss = append(initPss, procStatus(pid, "smaps_rollup")["Pss"])
+		}
+	}
+	fmt.Printf("cordon session start x %d, idle (KiB)\n", n)
+	fmt.Printf("%-14s %8s %8s\n", "", "median", "max")
+	for _, row := range []struct {
+		name string
+		v    []int64
+	}{{"init VmRSS", initRSS}, {"init Pss", initPss}, {"owner VmRSS", ownerRSS}, {"owner Pss", ownerPss}} {
+		fmt.Printf("%-14s %8d %8d\n", row.name, median(row.v), maxOf(row.v))
+	}
+	fmt.Println()
+	for _, id := range ids {
+		cordon("session", "stop", id)
 	}
 }
 

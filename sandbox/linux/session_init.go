@@ -140,7 +140,26 @@ func serveControl(ctl int, forks chan<- forkRequest, lateData *unix.Rlimit) {
 	msgs := make(chan received)
 	go readControl(ctl, msgs)
 	kept := &keptSet{roots: map[int]bool{}}
-	for m := range msgs {
+	for {
+		var m received
+		var ok bool
+		idle := time.NewTimer(idleTrim)
+	wait:
+		for {
+			select {
+			case m, ok = <-msgs:
+				break wait
+			case <-idle.C:
+				// Again now and then: the runtime's own timers touch
+				// some pages while the init waits.
+				trimResident()
+				idle.Reset(30 * time.Second)
+			}
+		}
+		idle.Stop()
+		if !ok {
+			break
+		}
 		if m.req.Op != opRun {
 			closeAll(m.fds) // a kill that came after its command ended
 			continue
@@ -154,6 +173,44 @@ func serveControl(ctl int, forks chan<- forkRequest, lateData *unix.Rlimit) {
 	// The socket closed: the host closed the session or died. Exiting
 	// kills every process of the namespace.
 	os.Exit(0)
+}
+
+// idleTrim is how long an idle session's init waits before it gives back
+// the memory it can.
+const idleTrim = 2 * time.Second
+
+// trimResident gives back what an idle init holds but does not need
+// until its next command: the heap's free pages, and its resident pages
+// of the executable's read-only mappings (code and read-only data), which
+// stay in the page cache, shared, and fault back in at the next command.
+// Writable mappings are left alone: their pages are the process's own.
+func trimResident() {
+	debug.FreeOSMemory()
+	var st unix.Stat_t
+	if unix.Stat("/proc/self/exe", &st) != nil {
+		return
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(maps), "\n") {
+		// start-end perms offset dev inode path
+		f := strings.Fields(line)
+		if len(f) < 6 || strings.Contains(f[1], "w") || f[4] != strconv.FormatUint(st.Ino, 10) {
+			continue
+		}
+		lo, hi, ok := strings.Cut(f[0], "-")
+		if !ok {
+			continue
+		}
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 != nil || err2 != nil || end <= start {
+			continue
+		}
+		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_DONTNEED)
+	}
 }
 
 // readControl passes on each message from the host, until the socket

@@ -606,3 +606,41 @@ func TestSessionKeepBackground(t *testing.T) {
 	}
 	expectNoSurvivors(t)
 }
+
+// An idle session's init gives back its resident pages of the executable
+// and the heap's free pages, and the next command still runs.
+func TestSessionIdleTrim(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the idle trim")
+	}
+	s := startSession(t, newSpec(t, workspace(t, nil)))
+	sessionRun(t, s, sh("true"))
+	rss := func() (file, total int64) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.Pid()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && (f[0] == "RssFile:" || f[0] == "VmRSS:") {
+				n, _ := strconv.ParseInt(f[1], 10, 64)
+				if f[0] == "RssFile:" {
+					file = n
+				} else {
+					total = n
+				}
+			}
+		}
+		return file, total
+	}
+	busyFile, busyTotal := rss()
+	time.Sleep(3 * time.Second)
+	idleFile, idleTotal := rss()
+	t.Logf("init RSS after a command: %d KiB (file %d); idle: %d KiB (file %d)", busyTotal, busyFile, idleTotal, idleFile)
+	if idleFile*2 > busyFile {
+		t.Errorf("idle init keeps %d KiB of file pages, %d KiB before", idleFile, busyFile)
+	}
+	if o := sessionRun(t, s, sh("echo again")); o.stdout != "again\n" {
+		t.Fatalf("after the trim: %+v", o)
+	}
+}
