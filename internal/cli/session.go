@@ -268,6 +268,13 @@ func serveSession(cmd *cobra.Command, f *sessionFlags) (err error) {
 		ln.Close()
 	}()
 	var mu sync.Mutex // info.Commands
+	// Idle, the owner gives back memory as the sandbox's init does.
+	var trim *time.Timer
+	trim = time.AfterFunc(2*time.Second, func() {
+		linux.TrimResident()
+		trim.Reset(30 * time.Second)
+	})
+	defer trim.Stop()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -305,6 +312,7 @@ func serveSession(cmd *cobra.Command, f *sessionFlags) (err error) {
 				mu.Lock()
 				info.Commands++
 				mu.Unlock()
+				trim.Reset(2 * time.Second)
 				reply(runInSession(ctx, sess, f, msg, fds))
 			default:
 				reply(sessionReply{Code: ExitUsage, Error: fmt.Sprintf("unknown request %q", msg.Op)})

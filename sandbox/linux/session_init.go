@@ -179,6 +179,11 @@ func serveControl(ctl int, forks chan<- forkRequest, lateData *unix.Rlimit) {
 // the memory it can.
 const idleTrim = 2 * time.Second
 
+// TrimResident is what an idle session init does, for any long-lived
+// process of this binary that waits idle (a session's owner): see
+// trimResident.
+func TrimResident() { trimResident() }
+
 // trimResident gives back what an idle init holds but does not need
 // until its next command: the heap's free pages, and its resident pages
 // of the executable's read-only mappings (code and read-only data), which
