@@ -145,7 +145,9 @@ func prepare(spec *sandbox.Spec, session bool) (*run, error) {
 	}
 	cg, err := (*cgroup)(nil), errors.New("cgroups were turned off for this run")
 	if !spec.NoCgroup {
-		cg, err = newCgroup(r.limits.Memory, r.limits.Processes)
+		// A session gets a CPU share of its own, so that one session's busy
+		// threads do not starve another's.
+		cg, err = newCgroup(r.limits.Memory, r.limits.Processes, session)
 	}
 	if err == nil {
 		r.cg = cg

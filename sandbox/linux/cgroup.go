@@ -100,15 +100,17 @@ func (h *hierarchies) v2Has(c string) bool {
 }
 
 // newCgroup creates the cgroup of one run with the given limits, or says why
-// it cannot.
-func newCgroup(memory int64, pids int) (*cgroup, error) {
+// it cannot. With cpu, the run also gets a CPU cgroup of its own, at the
+// default weight: the scheduler then shares CPU time between such runs
+// (sessions) as wholes, however many threads each one has.
+func newCgroup(memory int64, pids int, cpu bool) (*cgroup, error) {
 	h, err := findHierarchies()
 	if err != nil {
 		return nil, err
 	}
 	name := fmt.Sprintf("cordon-%d-%d", os.Getpid(), cgroupSeq.Add(1))
 	if h.v2 != "" && h.v2Has("memory") && h.v2Has("pids") {
-		cg, err := newCgroupV2(h, name, memory, pids)
+		cg, err := newCgroupV2(h, name, memory, pids, cpu && h.v2Has("cpu"))
 		if err == nil {
 			return cg, nil
 		}
@@ -120,7 +122,11 @@ func newCgroup(memory int64, pids int) (*cgroup, error) {
 		return nil, errors.New("no memory or pids controller is mounted")
 	}
 	cg := &cgroup{version: "v1", dirs: map[string]string{}}
-	for _, c := range []string{"memory", "pids"} {
+	ctrls := []string{"memory", "pids"}
+	if cpu {
+		ctrls = append(ctrls, "cpu")
+	}
+	for _, c := range ctrls {
 		mnt := h.v1[c]
 		if mnt == "" {
 			continue
@@ -162,10 +168,13 @@ func newCgroup(memory int64, pids int) (*cgroup, error) {
 		}
 		cg.limits = append(cg.limits, "pids")
 	}
+	if cg.dirs["cpu"] != "" {
+		cg.limits = append(cg.limits, "cpu-share")
+	}
 	return cg, nil
 }
 
-func newCgroupV2(h *hierarchies, name string, memory int64, pids int) (*cgroup, error) {
+func newCgroupV2(h *hierarchies, name string, memory int64, pids int, cpu bool) (*cgroup, error) {
 	parent := filepath.Join(h.v2, h.v2Path)
 	sub, _ := os.ReadFile(filepath.Join(parent, "cgroup.subtree_control"))
 	if !bytes.Contains(sub, []byte("memory")) || !bytes.Contains(sub, []byte("pids")) {
@@ -175,6 +184,11 @@ func newCgroupV2(h *hierarchies, name string, memory int64, pids int) (*cgroup, 
 		if err := writeFile(filepath.Join(parent, "cgroup.subtree_control"), "+memory +pids"); err != nil {
 			return nil, fmt.Errorf("cgroup v2 is not delegated here (%w)", err)
 		}
+	}
+	if cpu && !bytes.Contains(sub, []byte("cpu ")) && !bytes.HasSuffix(bytes.TrimSpace(sub), []byte("cpu")) {
+		// Best effort: without it, CPU is shared per thread, as for any
+		// process.
+		cpu = writeFile(filepath.Join(parent, "cgroup.subtree_control"), "+cpu") == nil
 	}
 	removeStale(parent)
 	dir := filepath.Join(parent, name)
@@ -196,6 +210,9 @@ func newCgroupV2(h *hierarchies, name string, memory int64, pids int) (*cgroup, 
 			return nil, err
 		}
 		cg.limits = append(cg.limits, "pids")
+	}
+	if cpu {
+		cg.limits = append(cg.limits, "cpu-share")
 	}
 	return cg, nil
 }

@@ -72,7 +72,7 @@ func Probe() *Host {
 			h.CgroupVersion = "v1"
 		}
 	}
-	if cg, err := newCgroup(0, 0); err == nil {
+	if cg, err := newCgroup(0, 0, false); err == nil {
 		h.CgroupUsable = cg.version
 		cg.remove()
 	} else {

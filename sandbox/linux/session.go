@@ -344,6 +344,9 @@ func (s *Session) Wait() error {
 // is its descendant.
 func (s *Session) Pid() int { return s.pid }
 
+// Enforcement is what the host enforces of the session's sandbox.
+func (s *Session) Enforcement() sandbox.Enforcement { return s.r.enf }
+
 // end tears the session down once.
 func (s *Session) end(why error) {
 	s.endOnce.Do(func() {

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -642,5 +643,44 @@ func TestSessionIdleTrim(t *testing.T) {
 	}
 	if o := sessionRun(t, s, sh("echo again")); o.stdout != "again\n" {
 		t.Fatalf("after the trim: %+v", o)
+	}
+}
+
+// One session's busy threads do not starve another: each session has a
+// CPU share of its own, not one per thread.
+func TestSessionCPUShare(t *testing.T) {
+	if testing.Short() {
+		t.Skip("keeps the CPUs busy for seconds")
+	}
+	a := startSession(t, newSpec(t, workspace(t, nil)))
+	b := startSession(t, newSpec(t, workspace(t, nil)))
+	if !slices.Contains(a.Enforcement().CgroupLimits, "cpu-share") {
+		t.Skipf("no CPU controller here: %v", a.Enforcement().CgroupLimits)
+	}
+	work := sh("i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done")
+	timed := func() time.Duration {
+		start := time.Now()
+		if o := sessionRun(t, b, work); o.res.ExitCode != 0 {
+			t.Fatalf("work: %+v", o)
+		}
+		return time.Since(start)
+	}
+	alone := min(timed(), timed())
+	// Session a: eight busy processes for a while, each in a session of
+	// its own, so that the kernel's autogroups (one per session, where
+	// they are on) do not share them out either.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sessionRun(t, a, sh("for i in 1 2 3 4 5 6 7 8; do setsid sh -c 'while :; do :; done' & done; sleep 6"))
+	}()
+	time.Sleep(500 * time.Millisecond)
+	busy := min(timed(), timed())
+	<-done
+	t.Logf("session b's work: %v alone, %v beside eight busy processes in session a", alone, busy)
+	// Shared per thread, b would get a ninth of the CPUs; per session, half
+	// of them (two cores here: one each).
+	if busy > alone*5/2 {
+		t.Errorf("session b slowed from %v to %v by session a's processes", alone, busy)
 	}
 }
