@@ -10,4 +10,14 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 CGO_ENABLED=0 go build -o "$out/cordon" ./cmd/cordon
 echo "$(uname -r), $(nproc) cores, $(bwrap --version), $(go version | cut -d' ' -f3), $(date -u +%F)"
-go run ./bench/coldstart -cordon "$out/cordon" -n "${N:-50}"
+# BASE=<git revision> runs cordon as it was at that revision alongside.
+base=()
+if [ -n "${BASE:-}" ]; then
+  git rev-parse --verify -q "$BASE^{commit}" >/dev/null
+  src=$(mktemp -d)
+  git archive "$BASE" | tar -x -C "$src"
+  (cd "$src" && CGO_ENABLED=0 go build -o "$out/cordon-base" ./cmd/cordon)
+  rm -rf "$src"
+  base=(-base "$out/cordon-base")
+fi
+go run ./bench/coldstart -cordon "$out/cordon" -n "${N:-50}" "${base[@]}"

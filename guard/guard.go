@@ -231,19 +231,40 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 	rec.SetSpec(spec)
 	resp.Limits = spec.Limits
 	// The workspace as it was, to list what the command changed in it.
-	snap, serr := verify.Snapshot(ws, verify.ChangeOptions{Detectors: []verify.Detector{verify.Secrets()}})
-	if serr != nil {
-		resp.Warnings = append(resp.Warnings, "no change report: "+serr.Error())
+	// A fresh sandbox is built while the listing is taken; it changes
+	// nothing in the workspace and starts the command only once the
+	// listing is done (spec.Ready).
+	var snap *verify.Snap
+	var serr error
+	snapDone := make(chan struct{})
+	takeSnap := func() {
+		defer close(snapDone)
+		snap, serr = verify.Snapshot(ws, verify.ChangeOptions{Detectors: []verify.Detector{verify.Secrets()}})
+	}
+	snapped := func() {
+		<-snapDone
+		if serr != nil {
+			resp.Warnings = append(resp.Warnings, "no change report: "+serr.Error())
+		}
 	}
 	var res *sandbox.Result
 	if sess == nil {
+		go takeSnap()
 		spec.Stdin = req.Stdin
 		spec.Stdout, spec.Stderr = outs.stdout, outs.stderr
+		spec.Ready = func() error {
+			<-snapDone
+			return nil
+		}
 		res, err = g.Backend.Run(ctx, spec)
+		// The listing is done whether or not the backend waited for it.
+		snapped()
 		if egr != nil {
 			egr.stop()
 		}
 	} else {
+		takeSnap()
+		snapped()
 		c := &sandbox.Command{Args: argv, Dir: req.Dir, Stdin: req.Stdin, Stdout: outs.stdout, Stderr: outs.stderr}
 		if req.Timeout > 0 {
 			c.Timeout = min(req.Timeout, cmp.Or(spec.Limits.Timeout, sandbox.DefaultLimits.Timeout))

@@ -45,6 +45,15 @@ type Spec struct {
 	// Require names protections that must be in force; Run refuses to start
 	// when the host cannot provide one of them. See Protection.
 	Require []Protection
+
+	// Ready, when set, is waited for before the run changes anything in
+	// the workspace (placeholders for protected paths, writable paths
+	// made inside it) and before the command starts; the sandbox is built
+	// meanwhile. An error from it stops the run before the command starts,
+	// and Run returns that error. A front door uses it to list the
+	// workspace for its change report alongside the build rather than
+	// before it.
+	Ready func() error
 }
 
 // Filesystem is the view of the host's files the command gets.
@@ -278,5 +287,6 @@ var ErrSessionIdle = errors.New("sandbox session closed after its idle timeout")
 type Backend interface {
 	// Run runs spec to completion. The error is non-nil only when the
 	// sandbox could not be built or run; a command that fails is a Result.
+	// It waits for spec.Ready, when set, as Spec says.
 	Run(ctx context.Context, spec *Spec) (*Result, error)
 }

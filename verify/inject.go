@@ -571,7 +571,7 @@ func (d injection) words(dst []Match, buf, low []byte, from int) []Match {
 				continue
 			}
 			if w.phrase >= 0 {
-				dst = d.phrase(dst, &found, low, from, i, &phrases[w.phrase])
+				dst = d.phrase(dst, &found, low, from, i, w.phrase)
 				continue
 			}
 			if buf != nil {
@@ -653,7 +653,7 @@ type phrase struct {
 	anchors []string
 	back    int // the region starts this far before the anchor
 	fwd     int // and ends this far after its start
-	re      *regexp.Regexp
+	pattern string
 	// pre, when set, is a cheap test of the text around the anchor at
 	// low[i] that every match passes; the expression runs only then.
 	pre func(low []byte, i int) bool
@@ -694,24 +694,34 @@ func hiddenBefore(low []byte, i int) bool {
 
 var phrases = [...]phrase{
 	{ruleOverride, "instruction-override phrase", []string{"ignor", "disregard", "forget"}, 0, 160,
-		regexp.MustCompile(`^(?:ignore|disregard|forget)\s+(?:(?:(?:all|any|each|every|the|your|my|of|these|those|everything)\s+){0,3}(?:previous|prior|preceding|above|earlier|former|original|initial|system|existing|old)\s+(?:instructions?|prompts?|directions?|directives?|rules|guidelines|guidance|context|messages?|commands|orders|conversation)|(?:all\s+|everything\s+)?(?:that\s+|what\s+)?you\s+(?:were|have\s+been)\s+told)`), nil},
+		`^(?:ignore|disregard|forget)\s+(?:(?:(?:all|any|each|every|the|your|my|of|these|those|everything)\s+){0,3}(?:previous|prior|preceding|above|earlier|former|original|initial|system|existing|old)\s+(?:instructions?|prompts?|directions?|directives?|rules|guidelines|guidance|context|messages?|commands|orders|conversation)|(?:all\s+|everything\s+)?(?:that\s+|what\s+)?you\s+(?:were|have\s+been)\s+told)`, nil},
 	// At the start of a line or after punctuation: "Adds five new
 	// instructions:" is a bytecode changelog.
 	{ruleOverride, "new-instructions phrase", []string{"instruction"}, 40, 24,
-		regexp.MustCompile(`(?:^|\n|[^a-z0-9,\s])\s*((?:new|updated|revised|real|actual|secret|hidden)\s+(?:system\s+)?instructions?\s*:)`), colonAfter},
+		`(?:^|\n|[^a-z0-9,\s])\s*((?:new|updated|revised|real|actual|secret|hidden)\s+(?:system\s+)?instructions?\s*:)`, colonAfter},
 	{ruleOverride, "role-change phrase", []string{"you"}, 0, 80,
-		regexp.MustCompile(`^you\s+are\s+now\s+(?:an?\s+(?:ai|assistant|different|new|unrestricted|unfiltered|evil|uncensored)\b|no\s+longer\b|dan\b|acting\s+as\b|free\s+(?:of|from)\b|in\s+(?:developer|god|jailbreak|dan|admin|debug|unrestricted|maintenance)\s+mode)`), nil},
+		`^you\s+are\s+now\s+(?:an?\s+(?:ai|assistant|different|new|unrestricted|unfiltered|evil|uncensored)\b|no\s+longer\b|dan\b|acting\s+as\b|free\s+(?:of|from)\b|in\s+(?:developer|god|jailbreak|dan|admin|debug|unrestricted|maintenance)\s+mode)`, nil},
 	{ruleConceal, "asks to keep something from the user", []string{"tell", "inform", "alert", "notify", "mention", "reveal"}, 16, 48,
-		regexp.MustCompile(`(?:do\s+not|don't|never)\s+(?:tell|inform|alert|notify|mention\s+(?:this|it)\s+to|reveal\s+(?:this|it)\s+to)\s+the\s+user\b`), negationBefore},
+		`(?:do\s+not|don't|never)\s+(?:tell|inform|alert|notify|mention\s+(?:this|it)\s+to|reveal\s+(?:this|it)\s+to)\s+the\s+user\b`, negationBefore},
 	{ruleSysPrompt, "system-prompt phrase", []string{"prompt"}, 56, 16,
-		regexp.MustCompile(`\bsystem\s+prompt\s*:|(?:reveal|print|show|output|repeat|display|leak|dump)\s+(?:your|the)\s+(?:full\s+|entire\s+)?system\s+prompt`), systemBefore},
+		`\bsystem\s+prompt\s*:|(?:reveal|print|show|output|repeat|display|leak|dump)\s+(?:your|the)\s+(?:full\s+|entire\s+)?system\s+prompt`, systemBefore},
 	{ruleSysPrompt, "system-prompt phrase", []string{"instructions"}, 40, 16,
-		regexp.MustCompile(`(?:reveal|print|show|output|repeat|display|leak|dump)\s+(?:your|the)\s+(?:full\s+|entire\s+)?(?:initial|hidden)\s+instructions`), hiddenBefore},
+		`(?:reveal|print|show|output|repeat|display|leak|dump)\s+(?:your|the)\s+(?:full\s+|entire\s+)?(?:initial|hidden)\s+instructions`, hiddenBefore},
 	{ruleAddressed, "text addressed to an AI model", []string{"if"}, 0, 80,
-		regexp.MustCompile(`^if\s+you\s+are\s+(?:an?\s+)?(?:ai|llm|large\s+language\s+model|language\s+model|ai\s+assistant|ai\s+agent|coding\s+agent|automated\s+agent)\b`), nil},
+		`^if\s+you\s+are\s+(?:an?\s+)?(?:ai|llm|large\s+language\s+model|language\s+model|ai\s+assistant|ai\s+agent|coding\s+agent|automated\s+agent)\b`, nil},
 	{ruleAddressed, "text addressed to an AI model", []string{"note", "message", "instruction", "attention"}, 0, 64,
-		regexp.MustCompile(`^(?:note|message|instructions?|attention)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:ai|llms?|ai\s+assistants?|ai\s+agents?|coding\s+agents?|language\s+models?)\b`), nil},
+		`^(?:note|message|instructions?|attention)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:ai|llms?|ai\s+assistants?|ai\s+agents?|coding\s+agents?|language\s+models?)\b`, nil},
 }
+
+// phraseRes are the phrases' expressions, compiled on first use: every
+// start of the binary (the CLI, and the sandbox init it re-executes)
+// would otherwise pay about 0.4 ms to compile them.
+var phraseRes = sync.OnceValue(func() (res [len(phrases)]*regexp.Regexp) {
+	for i := range phrases {
+		res[i] = regexp.MustCompile(phrases[i].pattern)
+	}
+	return res
+})
 
 // splitPhrases finds the phrases that invisible characters break up
 // inside a word: "ig\u200bnore previous instructions", or a colour code
@@ -753,13 +763,14 @@ func (d injection) splitPhrases(dst []Match, low []byte, cuts [][2]int, from int
 	return dst
 }
 
-// phrase tries p around the anchor word at low[i:].
-func (d injection) phrase(dst []Match, found *[][2]int, low []byte, from, i int, p *phrase) []Match {
+// phrase tries phrases[n] around the anchor word at low[i:].
+func (d injection) phrase(dst []Match, found *[][2]int, low []byte, from, i, n int) []Match {
+	p := &phrases[n]
 	if p.pre != nil && !p.pre(low, i) {
 		return dst
 	}
 	s0, e0 := max(from, i-p.back), min(len(low), i+p.fwd)
-	loc := p.re.FindSubmatchIndex(low[s0:e0])
+	loc := phraseRes()[n].FindSubmatchIndex(low[s0:e0])
 	if loc == nil {
 		return dst
 	}

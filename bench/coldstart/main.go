@@ -17,6 +17,7 @@ func main() {
 	n := flag.Int("n", 50, "runs of each")
 	cordon := flag.String("cordon", "./cordon", "cordon binary")
 	ws := flag.String("workspace", "", "workspace directory (default: a new one under /var/tmp)")
+	baseBin := flag.String("base", "", "an earlier cordon binary to run alongside, for a before/after comparison")
 	flag.Parse()
 	dir := *ws
 	if dir == "" {
@@ -45,6 +46,18 @@ func main() {
 		// The sandbox alone: no cgroup (bubblewrap has none), no audit
 		// record; the policy still judges.
 		{"cordon --no-cgroup --no-audit", []string{*cordon, "exec", "--no-cgroup", "--no-audit", "--workspace", dir, "--", "/bin/true"}},
+	}
+	if *baseBin != "" {
+		variants = append(variants,
+			struct {
+				name string
+				argv []string
+			}{"base cordon", []string{*baseBin, "exec", "--workspace", dir, "--", "/bin/true"}},
+			struct {
+				name string
+				argv []string
+			}{"base cordon --no-cgroup --no-audit", []string{*baseBin, "exec", "--no-cgroup", "--no-audit", "--workspace", dir, "--", "/bin/true"}},
+		)
 	}
 	times := make([][]time.Duration, len(variants))
 	for i := 0; i < *n+3; i++ {

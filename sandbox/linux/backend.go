@@ -69,6 +69,19 @@ type run struct {
 	lock   *workspaceLock
 	enf    sandbox.Enforcement
 	tr     *tracer
+
+	readyOnce sync.Once
+	readyErr  error
+}
+
+// waitReady waits, once, for the spec's Ready.
+func (r *run) waitReady() error {
+	r.readyOnce.Do(func() {
+		if r.spec.Ready != nil {
+			r.readyErr = r.spec.Ready()
+		}
+	})
+	return r.readyErr
 }
 
 // prepare checks spec and plans its sandbox. A session has no command of
@@ -128,6 +141,13 @@ func prepare(spec *sandbox.Spec, session bool) (*run, error) {
 	for _, w := range spec.Filesystem.Writable {
 		if !filepath.IsAbs(w) {
 			return nil, fmt.Errorf("writable path %q is not absolute", w)
+		}
+		if _, err := os.Stat(w); err != nil {
+			// Making it may change the workspace (it may be inside it,
+			// or lead there): not before the caller is ready.
+			if err := r.waitReady(); err != nil {
+				return nil, err
+			}
 		}
 		if err := os.MkdirAll(w, 0o700); err != nil {
 			return nil, fmt.Errorf("writable path: %w", err)
@@ -674,6 +694,14 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	r.tr.mark("init started")
 	kill := func() { unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) }
 	var why killReason
+	// The init starts up meanwhile. The placeholders change the workspace,
+	// and the command must not start before the caller is ready.
+	if err := r.waitReady(); err != nil {
+		kill()
+		wait()
+		return nil, err
+	}
+	r.tr.mark("ready")
 	if err := r.prot.create(); err != nil {
 		kill()
 		wait()

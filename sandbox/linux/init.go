@@ -65,8 +65,8 @@ func runInit() status {
 	// does not wait for that (moving a task between v1 cgroups can take an
 	// RCU grace period, milliseconds), but starting the command does.
 	f := os.NewFile(fdPlan, "plan")
-	var p plan
-	if err := json.NewDecoder(f).Decode(&p); err != nil {
+	p, err := readPlan(f)
+	if err != nil {
 		return status{Error: "read plan: " + err.Error()}
 	}
 	tr := newTracer("init", p.Trace)
