@@ -2,8 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/cordon-sh/cordon/audit"
+	"github.com/cordon-sh/cordon/guard"
+	"github.com/cordon-sh/cordon/sandbox/linux"
 )
 
 // openAudit opens the log a run appends to, unless --no-audit.
@@ -31,4 +35,26 @@ func openAudit(f *execFlags) (*audit.Log, error) {
 		return nil, fmt.Errorf("audit log (pass --no-audit to record nothing): %w", err)
 	}
 	return l, nil
+}
+
+// newGuard builds the pipeline the flags describe for workspace ws: its
+// policy, and its audit log (nil with --no-audit). close closes the log.
+// Every request is recorded, whatever comes of it: a log that cannot be
+// opened stops the front door, since what is not recorded does not happen.
+func (f *execFlags) newGuard(ws string, warn io.Writer) (g *guard.Guard, close func(), err error) {
+	pol, err := loadPolicy(ws, f.policyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	log, err := openAudit(f)
+	if err != nil {
+		return nil, nil, &exitError{code: ExitCordon, err: err}
+	}
+	home, _ := os.UserHomeDir()
+	g = &guard.Guard{Policy: pol, Backend: linux.Backend{}, Audit: log, Warn: warn, Home: home}
+	return g, func() {
+		if log != nil {
+			log.Close()
+		}
+	}, nil
 }

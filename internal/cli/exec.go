@@ -158,25 +158,13 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	pol, err := loadPolicy(ws, f.policyFile)
+	g, closeGuard, err := f.newGuard(ws, stderr)
 	if err != nil {
 		return err
 	}
-	// Every request is recorded, whatever comes of it. A log that cannot
-	// be opened stops the run: what is not recorded does not happen.
-	log, err := openAudit(f)
-	if err != nil {
-		return &exitError{code: ExitCordon, err: err}
-	}
-	if log != nil {
-		defer log.Close()
-	}
-	home, _ := os.UserHomeDir()
-	g := &guard.Guard{
-		Policy: pol, Backend: linux.Backend{}, Audit: log, Warn: stderr, Home: home,
-		Approve: func(ctx context.Context, req *approval.Request) *audit.Approval {
-			return approve(ctx, f.mode, cmd.InOrStdin(), stderr, req)
-		},
+	defer closeGuard()
+	g.Approve = func(ctx context.Context, req *approval.Request) *audit.Approval {
+		return approve(ctx, f.mode, cmd.InOrStdin(), stderr, req)
 	}
 	req := &guard.Request{
 		Argv: args, Workspace: ws, Dir: f.dir, Agent: f.agent,

@@ -14,9 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cordon-sh/cordon/guard"
 	"github.com/cordon-sh/cordon/mcp"
-	"github.com/cordon-sh/cordon/sandbox/linux"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/spf13/cobra"
 )
@@ -97,19 +95,11 @@ func runMCP(cmd *cobra.Command, f *mcpFlags) error {
 	} else if !st.IsDir() {
 		return usageErr("--workspace %s: not a directory", f.workspace)
 	}
-	pol, err := loadPolicy(ws, f.policyFile)
+	g, closeGuard, err := f.newGuard(ws, &lockedWriter{w: cmd.ErrOrStderr()})
 	if err != nil {
 		return err
 	}
-	log, err := openAudit(&f.execFlags)
-	if err != nil {
-		return &exitError{code: ExitCordon, err: err}
-	}
-	if log != nil {
-		defer log.Close()
-	}
-	home, _ := os.UserHomeDir()
-	g := &guard.Guard{Policy: pol, Backend: linux.Backend{}, Audit: log, Warn: &lockedWriter{w: cmd.ErrOrStderr()}, Home: home}
+	defer closeGuard()
 	srv := mcp.New(g, mcp.Options{Workspace: ws, Agent: f.agent, Version: Version, NoSessions: f.noSession})
 	ctx := cmd.Context()
 

@@ -216,24 +216,14 @@ func serveSession(cmd *cobra.Command, f *sessionFlags) (err error) {
 	if err != nil {
 		return usageErr("--workspace: %v", err)
 	}
-	pol, err := loadPolicy(ws, f.policyFile)
+	g, closeGuard, err := f.newGuard(ws, nil)
 	if err != nil {
 		return err
 	}
-	log, err := openAudit(&f.execFlags)
-	if err != nil {
-		return &exitError{code: ExitCordon, err: err}
-	}
-	if log != nil {
-		defer log.Close()
-	}
-	home, _ := os.UserHomeDir()
-	g := &guard.Guard{
-		Policy: pol, Backend: linux.Backend{}, Audit: log, Home: home,
-		Approve: func(ctx context.Context, req *approval.Request) *audit.Approval {
-			// No terminal: the fixed answer or the webhook.
-			return approve(ctx, mode, strings.NewReader(""), io.Discard, req)
-		},
+	defer closeGuard()
+	g.Approve = func(ctx context.Context, req *approval.Request) *audit.Approval {
+		// No terminal: the fixed answer or the webhook.
+		return approve(ctx, mode, strings.NewReader(""), io.Discard, req)
 	}
 	dir, err := sessionDir()
 	if err != nil {
