@@ -657,10 +657,7 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 		Sys:   initAttr(&pidfd),
 	})
 	if err != nil {
-		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EINVAL) {
-			return nil, &sandbox.RequireError{Protection: sandbox.ProtectUserNS, Why: userNSHint(err)}
-		}
-		return nil, fmt.Errorf("start sandbox: %w", err)
+		return nil, startError(err)
 	}
 	defer unix.Close(pidfd)
 	planR.Close()
@@ -896,6 +893,16 @@ func initAttr(pidfd *int) *syscall.SysProcAttr {
 
 // withProxyEnv adds sandbox.ProxyEnv to env where env does not set the
 // variable already.
+// startError says why the init could not be started: a host that does
+// not let this user make namespaces is a missing protection, told with a
+// hint; anything else is a failure.
+func startError(err error) error {
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EINVAL) {
+		return &sandbox.RequireError{Protection: sandbox.ProtectUserNS, Why: userNSHint(err)}
+	}
+	return fmt.Errorf("start sandbox: %w", err)
+}
+
 func withProxyEnv(env []string) []string {
 	have := map[string]bool{}
 	for _, kv := range env {

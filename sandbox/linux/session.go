@@ -186,10 +186,7 @@ func (r *run) startSession(ctx context.Context) (*Session, error) {
 		if relay != nil {
 			relay.Close()
 		}
-		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EINVAL) {
-			return nil, &sandbox.RequireError{Protection: sandbox.ProtectUserNS, Why: userNSHint(err)}
-		}
-		return nil, fmt.Errorf("start sandbox: %w", err)
+		return nil, startError(err)
 	}
 	planR.Close()
 	statusW.Close()
