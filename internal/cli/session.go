@@ -366,21 +366,27 @@ audit log, with this process's stdin, stdout and stderr. Exits with the
 command's status, or cordon's codes as cordon exec does.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := sessionCall(args[0], sessionMsg{Op: "run", Argv: args[1:], Dir: dir}, true)
-			if err != nil {
-				return err
-			}
-			if r.Error != "" {
-				return &exitError{code: r.Code, err: errors.New(r.Error)}
-			}
-			if r.Code != 0 {
-				return &exitError{code: r.Code}
-			}
-			return nil
+			return sessionRun(args[0], args[1:], dir)
 		},
 	}
 	cmd.Flags().StringVarP(&dir, "cwd", "C", "", "working directory, relative to the workspace")
 	return cmd
+}
+
+// sessionRun runs argv in session id with this process's standard
+// streams, and turns the answer into this process's exit status.
+func sessionRun(id string, argv []string, dir string) error {
+	r, err := sessionCall(id, sessionMsg{Op: "run", Argv: argv, Dir: dir}, true)
+	if err != nil {
+		return err
+	}
+	if r.Error != "" {
+		return &exitError{code: r.Code, err: errors.New(r.Error)}
+	}
+	if r.Code != 0 {
+		return &exitError{code: r.Code}
+	}
+	return nil
 }
 
 func newSessionStop() *cobra.Command {

@@ -56,6 +56,18 @@ func TestSessionCLI(t *testing.T) {
 	if code, _, errs := cordon("", "session", "exec", id, "--", "rm", "-rf", "/"); code != ExitDenied || !strings.Contains(errs, "delete-outside-workspace") {
 		t.Fatalf("rm -rf /: exit %d, %q", code, errs)
 	}
+	// The drop-in shell runs in the session named by CORDON_SESSION, from
+	// the current directory.
+	sub := filepath.Join(ws, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sh := exec.Command(bin, "sh", "-c", `cat /tmp/n; pwd; exit 3`)
+	sh.Dir, sh.Env = sub, append(os.Environ(), "CORDON_SESSION="+id)
+	shOut, err := sh.Output()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 || string(shOut) != "one\n"+sub+"\n" {
+		t.Fatalf("sh -c in the session: %v %q", err, shOut)
+	}
 	if code, out, _ := cordon("", "session", "list"); code != 0 || !strings.Contains(out, id) || !strings.Contains(out, ws) {
 		t.Fatalf("list: %q", out)
 	}

@@ -26,7 +26,9 @@ cordon exec -- sh -c 'COMMAND' would. Shell options before -c (-e, -x,
 
 Set CORDON_WORKSPACE to choose the workspace, CORDON_APPROVE=allow to run
 commands the policy asks about without a terminal, CORDON_AGENT to name
-the agent in the audit record.`,
+the agent in the audit record. With CORDON_SESSION set to the id of a
+session (cordon session start), the text runs in that session instead of
+a sandbox of its own, from the current directory.`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, text, rest, err := parseShArgs(args)
@@ -48,6 +50,15 @@ the agent in the audit record.`,
 			argv := append([]string{"sh"}, opts...)
 			argv = append(argv, "-c", text)
 			argv = append(argv, rest...)
+			if id := os.Getenv("CORDON_SESSION"); id != "" {
+				// In a session: the sandbox is up already; the command runs
+				// in it, from this directory, with these streams.
+				cwd, err := os.Getwd()
+				if err != nil {
+					return &exitError{code: ExitCordon, err: err}
+				}
+				return sessionRun(id, argv, cwd)
+			}
 			return runExec(exec, f, argv)
 		},
 	}
