@@ -178,7 +178,7 @@ func runClaudeHook(cmd *cobra.Command, f *policyFlags, af *execFlags) error {
 		if err != nil {
 			return hookBlock("%v", err)
 		}
-		if a == nil {
+		if len(findings) == 0 {
 			return nil
 		}
 		rec.Findings = findings
@@ -484,7 +484,17 @@ func writeStrings(w io.Writer, v json.RawMessage) error {
 // neither does the answer. The output has reached the model already;
 // "block" makes Claude Code put the reason in front of it at once, and is
 // used from medium severity up.
-func postAnswer(tool string, findings []verify.Finding) *claudeHookAnswer {
+//
+// Low and info findings (a progress bar's carriage returns, a cursor
+// move) are recorded in the audit log but not put before the model, which
+// would otherwise read a note after every build.
+func postAnswer(tool string, all []verify.Finding) *claudeHookAnswer {
+	var findings []verify.Finding
+	for _, f := range all {
+		if f.Severity.Rank() >= verify.SeverityMedium.Rank() || f.Kind == verify.KindSecret {
+			findings = append(findings, f)
+		}
+	}
 	if len(findings) == 0 {
 		return nil
 	}

@@ -365,3 +365,22 @@ func TestHookAudit(t *testing.T) {
 		t.Fatalf("unwritable log: exit %d, answer %q", code, stdout)
 	}
 }
+
+// A progress bar's carriage returns are recorded, not put before the model.
+func TestHookPostLowFindings(t *testing.T) {
+	newHookEnv(t)
+	log := filepath.Join(t.TempDir(), "audit.jsonl")
+	event := `{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"npm ci"},"tool_response":{"stdout":"fetching 10%\r fetching 90%\rdone\n"}}`
+	code, stdout, stderr := runHook(t, event, "--audit-log", log)
+	if code != 0 || stdout != "" {
+		t.Fatalf("exit %d, answer %q, stderr %q", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := audit.ParseRecord(bytes.TrimSpace(data))
+	if err != nil || len(r.Findings) == 0 || r.Findings[0].Kind != verify.KindTerminal {
+		t.Fatalf("record %+v, %v", r, err)
+	}
+}
