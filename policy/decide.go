@@ -135,8 +135,15 @@ var analyzers = sync.Pool{New: func() any { return shell.NewAnalyzer() }}
 // The text gets the strictest verdict of its commands. Text that does not
 // parse is denied. Decide may be called from several goroutines at once.
 func (p *Policy) Decide(req Request) *Decision {
+	// The command runs with HOME as the request gives it: where the text
+	// uses it and does not change it, its value is known. (Not PWD: a
+	// shell may keep a path through a symbolic link there.)
+	var env map[string]string
+	if req.Home != "" && filepath.IsAbs(req.Home) {
+		env = map[string]string{"HOME": req.Home}
+	}
 	z := analyzers.Get().(*shell.Analyzer)
-	an, err := z.Analyze(req.Command)
+	an, err := z.AnalyzeEnv(req.Command, env)
 	analyzers.Put(z)
 	if err != nil {
 		reason := "the text is not valid shell: " + err.Error()

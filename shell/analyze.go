@@ -55,7 +55,18 @@ func NewAnalyzer() *Analyzer {
 }
 
 // Analyze is like the package's Analyze function.
-func (z *Analyzer) Analyze(src string) (*Analysis, error) {
+func (z *Analyzer) Analyze(src string) (*Analysis, error) { return z.AnalyzeEnv(src, nil) }
+
+// AnalyzeEnv is Analyze for text that will run with the environment
+// values in env (HOME, PWD, ...): where the text uses one of them and
+// never changes it, its value is taken as known. Variables the text sets
+// once at its top level are known after that in any case.
+func AnalyzeEnv(src string, env map[string]string) (*Analysis, error) {
+	return NewAnalyzer().AnalyzeEnv(src, env)
+}
+
+// AnalyzeEnv is like the package's AnalyzeEnv function.
+func (z *Analyzer) AnalyzeEnv(src string, env map[string]string) (*Analysis, error) {
 	res := &Analysis{}
 	if len(src) > MaxSource {
 		res.Dynamic = true
@@ -68,7 +79,7 @@ func (z *Analyzer) Analyze(src string) (*Analysis, error) {
 	}
 	res.Commands = make([]Command, 0, 4)
 	a := &analyzer{res: res, parser: z.parser, codeBudget: MaxSource, braceBudget: maxBraceTotal}
-	a.stmts(scope{src: src}, f.Stmts)
+	a.stmts(scope{src: src, vars: findConsts(f, env)}, f.Stmts)
 	for idx, b := range a.code {
 		res.Commands[idx].Code = b.String()
 	}
@@ -107,6 +118,9 @@ type scope struct {
 	// input at run time; in a command name or in code it makes the
 	// command dynamic.
 	placeholder string
+	// vars are the variables known in this text; nil in code from a
+	// string, which another shell runs.
+	vars *consts
 	// appended reports that arguments are added at run time (xargs,
 	// find -exec ... +), so a missing program or code operand is supplied
 	// by input.

@@ -31,6 +31,16 @@
 // makes the command and the Analysis Dynamic, with a note. A policy must
 // not allow dynamic text by default.
 //
+// Variables are resolved only where their value is certain: a variable the
+// text sets exactly once, in a statement of its own at the top level, to a
+// static value, from that statement on ("d=build; rm -rf $d" is rm -rf
+// build); and, with AnalyzeEnv, a variable of the environment the caller
+// names (HOME) that the text never sets. Anything that can change
+// variables in ways the analysis does not follow (eval, source, read,
+// declare and its kin, unset, printf -v, trap, arithmetic, a command whose
+// name is not static...) leaves every variable unknown, and so do code
+// strings, which another shell runs.
+//
 // # Via
 //
 // Command.Via lists how a command was reached, outermost first:

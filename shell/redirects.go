@@ -32,7 +32,7 @@ func (a *analyzer) redirects(sc scope, rs []*syntax.Redirect, subs *[]syntax.Nod
 			}
 		case r.Word != nil:
 			collect(r.Word, subs)
-			x := resolve(sc.src, r.Word)
+			x := resolveVars(sc.src, r.Word, sc.vars)
 			switch {
 			case x.proc:
 				// "> >(cmd)" writes to a pipe; cmd is analysed as a

@@ -46,9 +46,9 @@ func (a *analyzer) appendWord(sc scope, args []arg, w *syntax.Word, subs *[]synt
 	// Take the position and text before SplitBraces rewrites the parts.
 	pos, text := w.Pos(), source(sc.src, w)
 	if !syntax.SplitBraces(w) {
-		return append(args, resolve(sc.src, w))
+		return append(args, resolveVars(sc.src, w, sc.vars))
 	}
-	words, ok := a.expandBraces(sc.src, w, pos, text)
+	words, ok := a.expandBraces(sc.src, sc.vars, w, pos, text)
 	if !ok {
 		a.res.Dynamic = true
 		a.note(sc.at(pos), "brace expansion of %s is too large to follow", quoteNote(text))
@@ -60,7 +60,7 @@ func (a *analyzer) appendWord(sc scope, args []arg, w *syntax.Word, subs *[]synt
 // expandBraces performs the brace expansion of a word split by
 // syntax.SplitBraces. It fails past maxBraceWords words, or when the
 // analysis has used up its budget.
-func (a *analyzer) expandBraces(src string, w *syntax.Word, pos syntax.Pos, text string) ([]arg, bool) {
+func (a *analyzer) expandBraces(src string, vars *consts, w *syntax.Word, pos syntax.Pos, text string) ([]arg, bool) {
 	groups := 0
 	if braceWords(w, &groups) > maxBraceWords {
 		return nil, false
@@ -71,7 +71,7 @@ func (a *analyzer) expandBraces(src string, w *syntax.Word, pos syntax.Pos, text
 			return nil, false
 		}
 		a.braceBudget--
-		x := resolve(src, ew)
+		x := resolveVars(src, ew, vars)
 		x.pos = pos
 		if x.dyn {
 			x.val = text
@@ -149,7 +149,10 @@ func sequenceLen(br *syntax.BraceExp) int {
 
 // resolve returns the static value of a word that holds no brace
 // expansion.
-func resolve(src string, w *syntax.Word) arg {
+func resolve(src string, w *syntax.Word) arg { return resolveVars(src, w, nil) }
+
+// resolveVars is resolve, with the values of the variables vars knows.
+func resolveVars(src string, w *syntax.Word, vars *consts) arg {
 	if len(w.Parts) == 1 {
 		switch p := w.Parts[0].(type) {
 		case *syntax.Lit:
@@ -161,7 +164,7 @@ func resolve(src string, w *syntax.Word) arg {
 			return arg{val: source(src, w), pos: w.Pos(), proc: true}
 		}
 	}
-	var r resolver
+	r := resolver{vars: vars}
 	r.parts(w.Parts, unquoted)
 	x := arg{pos: w.Pos(), glob: r.glob}
 	if r.dyn {
@@ -194,6 +197,7 @@ const (
 
 // resolver accumulates the static value of word parts.
 type resolver struct {
+	vars    *consts // known variables, or nil
 	sb      strings.Builder
 	dyn     bool // a part needs run-time state
 	glob    bool // an unquoted pattern character was seen
@@ -219,12 +223,32 @@ func (r *resolver) parts(ps []syntax.WordPart, q quoting) {
 			r.sb.WriteString(p.Op.String())
 			r.sb.WriteString(p.Pattern.Value)
 			r.sb.WriteByte(')')
+		case *syntax.ParamExp:
+			r.param(p, q)
 		default:
-			// Parameter expansions, command, process and arithmetic
-			// substitutions, and brace expansions left in place.
+			// Command, process and arithmetic substitutions, and brace
+			// expansions left in place.
 			r.dyn = true
 		}
 	}
+}
+
+// param resolves $NAME or ${NAME} when its value is known there. Unquoted,
+// a value that word splitting or globbing would change (or remove) stays
+// unknown.
+func (r *resolver) param(p *syntax.ParamExp, q quoting) {
+	simple := p.Param != nil && !p.Excl && !p.Length && !p.Width && p.Index == nil &&
+		p.Slice == nil && p.Repl == nil && p.Names == 0 && p.Exp == nil && p.Flags == nil && p.NestedParam == nil
+	if !simple {
+		r.dyn = true
+		return
+	}
+	v, ok := r.vars.lookup(p.Param.Value, p.Pos().Offset())
+	if !ok || q == unquoted && (v == "" || strings.ContainsAny(v, " \t\n*?[]{}\\")) {
+		r.dyn = true
+		return
+	}
+	r.sb.WriteString(v)
 }
 
 // lit removes the backslash escapes of a literal part; an unquoted one

@@ -1,0 +1,202 @@
+package shell
+
+import (
+	"regexp"
+	"strings"
+	"sync"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// consts are the variables of a script whose value is known wherever the
+// analysis resolves them, so that "dir=build; rm -rf $dir" is judged as
+// rm -rf build rather than left unknown. Only what is certain counts:
+//
+//   - a variable assigned exactly once in the whole text, by a statement of
+//     its own at the top level (not backgrounded, not in a list, a pipeline,
+//     a loop, a function or a subshell), to a value without expansions. It
+//     holds from the end of that statement on; a use written before it is
+//     unknown, since a function defined earlier may run before or after;
+//   - a variable of the caller's environment that the analysis is told
+//     (HOME, PWD), when the text never assigns it.
+//
+// Anything that can change variables in ways the analysis does not follow
+// turns the lot off: eval, source, read, declare and its kin, unset,
+// printf -v, trap, named file descriptors, an assignment to IFS, a command
+// whose name is not static, and any arithmetic (which assigns what the
+// values it reads say, recursively). Code in strings (sh -c '...') runs in another
+// process and resolves nothing.
+type consts struct {
+	vals map[string]constVal
+}
+
+type constVal struct {
+	val  string
+	from uint // offset in the text from which the value holds
+}
+
+// lookup returns the value of name at offset off, if it is known there.
+func (c *consts) lookup(name string, off uint) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	v, ok := c.vals[name]
+	if !ok || off < v.from {
+		return "", false
+	}
+	return v.val, true
+}
+
+// varName is what a variable name looks like.
+var varName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+
+// specialVars are set by the shell itself, or change as it runs.
+var specialVars = map[string]bool{
+	"RANDOM": true, "SRANDOM": true, "SECONDS": true, "LINENO": true, "BASHPID": true,
+	"EPOCHSECONDS": true, "EPOCHREALTIME": true, "PPID": true, "OLDPWD": true, "PWD": true,
+	"SHLVL": true, "UID": true, "EUID": true, "GROUPS": true, "HOSTNAME": true, "IFS": true,
+	"PIPESTATUS": true, "OPTIND": true, "OPTARG": true, "REPLY": true, "COLUMNS": true, "LINES": true,
+	"FUNCNAME": true, "BASH_COMMAND": true, "BASH_SUBSHELL": true, "HISTCMD": true, "_": true,
+}
+
+// stateBuiltins change variables, or run code that may, in the shell
+// that runs them.
+var stateBuiltins = map[string]bool{
+	"eval": true, "source": true, ".": true, "declare": true, "typeset": true, "local": true,
+	"export": true, "readonly": true, "let": true, "read": true, "mapfile": true, "readarray": true,
+	"getopts": true, "unset": true, "builtin": true, "enable": true, "alias": true, "shopt": true,
+	"trap": true, "fc": true, "compgen": true, "coproc": true,
+}
+
+// findConsts works out the known variables of a parsed text. env holds the
+// caller's environment values the analysis may rely on.
+func findConsts(f *syntax.File, env map[string]string) *consts {
+	writes := map[string]int{}
+	tainted := map[string]bool{}
+	off := false
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if off {
+			return false
+		}
+		switch n := n.(type) {
+		case *syntax.Assign:
+			if n.Index != nil {
+				off = true // a[i]=v: the subscript is arithmetic
+			}
+			if n.Name != nil {
+				writes[n.Name.Value]++
+				if n.Name.Value == "IFS" {
+					off = true
+				}
+			}
+		case *syntax.DeclClause, *syntax.LetClause, *syntax.CoprocClause:
+			off = true
+		case *syntax.ForClause:
+			if it, ok := n.Loop.(*syntax.WordIter); ok && it.Name != nil {
+				tainted[it.Name.Value] = true
+			} else {
+				off = true // a C-style for: its arithmetic assigns
+			}
+		case *syntax.ArithmCmd, *syntax.ArithmExp, *syntax.BinaryArithm, *syntax.UnaryArithm:
+			// Arithmetic assigns: not only what it names (i++), but what
+			// the values it reads say, recursively (v='x=5'; (( v ))).
+			off = true
+		case *syntax.BinaryTest:
+			switch n.Op {
+			case syntax.TsEql, syntax.TsNeq, syntax.TsLss, syntax.TsLeq, syntax.TsGtr, syntax.TsGeq:
+				off = true // [[ a -eq b ]] is arithmetic too
+			}
+		case *syntax.ParamExp:
+			if n.Index != nil || n.Slice != nil {
+				off = true // subscripts and offsets are arithmetic
+			}
+			if n.Exp != nil && (n.Exp.Op == syntax.AssignUnset || n.Exp.Op == syntax.AssignUnsetOrNull) && n.Param != nil {
+				tainted[n.Param.Value] = true
+			}
+		case *syntax.Redirect:
+			if n.N != nil && strings.Trim(n.N.Value, "0123456789") != "" {
+				off = true // {fd}>file assigns fd
+			}
+		case *syntax.CallExpr:
+			if len(n.Args) == 0 {
+				break
+			}
+			name, ok := literal(n.Args[0])
+			if !ok {
+				off = true // could be any builtin
+				break
+			}
+			args := n.Args[1:]
+			if name == "command" && len(args) > 0 {
+				// command runs the builtin it names.
+				for len(args) > 0 {
+					a, ok := literal(args[0])
+					if !ok || !strings.HasPrefix(a, "-") {
+						break
+					}
+					args = args[1:]
+				}
+				if len(args) == 0 {
+					break
+				}
+				if name, ok = literal(args[0]); !ok {
+					off = true
+					break
+				}
+				args = args[1:]
+			}
+			switch {
+			case stateBuiltins[name]:
+				off = true
+			case name == "printf" || name == "wait":
+				// printf -v NAME, wait -p NAME
+				for _, w := range args {
+					a, ok := literal(w)
+					if !ok || strings.HasPrefix(a, "-v") || strings.HasPrefix(a, "-p") {
+						off = true
+					}
+				}
+			case name == "cd" || name == "pushd" || name == "popd":
+				tainted["PWD"] = true
+			}
+		}
+		return true
+	})
+	c := &consts{vals: map[string]constVal{}}
+	if off {
+		return c
+	}
+	for name, v := range env {
+		if writes[name] == 0 && !tainted[name] && varName().MatchString(name) {
+			c.vals[name] = constVal{val: v}
+		}
+	}
+	for _, st := range f.Stmts {
+		call, ok := st.Cmd.(*syntax.CallExpr)
+		if !ok || st.Background || st.Coprocess || st.Negated || len(st.Redirs) > 0 || len(call.Args) > 0 {
+			continue
+		}
+		for _, as := range call.Assigns {
+			if as.Name == nil || as.Append || as.Naked || as.Index != nil || as.Array != nil {
+				continue
+			}
+			name := as.Name.Value
+			if writes[name] != 1 || tainted[name] || specialVars[name] || strings.HasPrefix(name, "BASH") {
+				continue
+			}
+			val := ""
+			if as.Value != nil {
+				// An assigned value is neither split nor globbed nor
+				// brace-expanded: only its quotes go.
+				var r resolver
+				r.parts(as.Value.Parts, unquoted)
+				if r.dyn {
+					continue
+				}
+				val = r.sb.String()
+			}
+			c.vals[name] = constVal{val: val, from: st.End().Offset()}
+		}
+	}
+	return c
+}

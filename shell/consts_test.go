@@ -1,0 +1,82 @@
+package shell
+
+import (
+	"slices"
+	"testing"
+)
+
+// Variables whose value is certain are resolved; every way a value could
+// differ at run time leaves them unknown.
+func TestConsts(t *testing.T) {
+	env := map[string]string{"HOME": "/home/dev"}
+	tests := []struct {
+		src  string
+		last []string // argv of the last command with a name; nil: its arguments are unknown
+	}{
+		{`X=1; echo $X`, []string{"echo", "1"}},
+		{"X=1\necho \"$X\" ${X}", []string{"echo", "1", "1"}},
+		{`d=build; rm -rf "$d/out"`, []string{"rm", "-rf", "build/out"}},
+		{`echo $HOME/x`, []string{"echo", "/home/dev/x"}},
+		{`X=1; echo "$(echo $X)"`, []string{"echo", "1"}}, // the substitution inherits X
+		{`X='a b'; echo "$X"`, []string{"echo", "a b"}},
+		{`HOME=/tmp; echo $HOME`, []string{"echo", "/tmp"}},
+
+		{`echo $X; X=1`, nil},                         // used before it is set
+		{`X=1; X=2; echo $X`, nil},                    // set twice
+		{`f() { X=2; }; X=1; f; echo $X`, nil},        // set in a function
+		{`X=1; read X; echo $X`, nil},                 // read
+		{`X=1; eval 'X=2'; echo $X`, nil},             // eval
+		{`X=1; source ./env.sh; echo $X`, nil},        // source
+		{`X=1; . ./env.sh; echo $X`, nil},             // .
+		{`X=1; export X=2; echo $X`, nil},             // declare and kin
+		{`X=1; unset X; echo $X`, nil},                // unset
+		{`X=1; printf -v X 2; echo $X`, nil},          // printf -v
+		{`X=1; for X in a; do :; done; echo $X`, nil}, // a loop variable
+		{`X=1; (( X++ )); echo $X`, nil},              // arithmetic
+		{`X=1; : ${X:=2}; echo $X`, nil},              // ${X:=...}
+		{`X=1; exec {X}>f; echo $X`, nil},             // a named descriptor
+		{`X=1; $CMD; echo $X`, nil},                   // a command not known
+		{`X=1; command read X; echo $X`, nil},         // read through command
+		{`X=1 && echo $X`, nil},                       // in a list
+		{`X=1 &` + "\n" + `echo $X`, nil},             // in the background
+		{`X=1 true; echo $X`, nil},                    // for one command only
+		{`X=$(date); echo $X`, nil},                   // value not static
+		{`X='a b'; echo $X`, nil},                     // would be split
+		{`X='*'; echo $X`, nil},                       // would be globbed
+		{`X=; echo $X`, nil},                          // would vanish
+		{`X=1; echo ${X:-2} ${#X}`, nil},              // operators
+		{`IFS=:; X=1; echo $X`, nil},                  // IFS set
+		{`X=1; v='X=5'; (( v )); echo $X`, nil},       // arithmetic assigns what values say
+		{`X=1; [[ v -eq 1 ]]; echo $X`, nil},          // so does [[ -eq ]]
+		{`X=1; echo ${a[v]}; echo $X`, nil},           // and a subscript
+		{`X=1; echo ${s:v}; echo $X`, nil},            // and an offset
+		{`cd /; echo $PWD`, nil},                      // PWD is never taken
+		{`echo $USER`, nil},                           // not in the environment given
+		{`X=1; RANDOM=4; echo $RANDOM`, nil},          // special
+		{`X=1; sh -c 'echo $X'`, nil},                 // another shell
+	}
+	for _, tt := range tests {
+		an, err := AnalyzeEnv(tt.src, env)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.src, err)
+		}
+		// The last command that is not a bare assignment.
+		var c Command
+		for _, x := range an.Commands {
+			if !x.Bare {
+				c = x
+			}
+		}
+		got := append([]string{c.Name}, c.Args...)
+		switch {
+		case tt.last == nil && len(c.DynamicArgs) == 0:
+			t.Errorf("%s: %q resolved, want unknown", tt.src, got)
+		case tt.last != nil && (c.Dynamic || !slices.Equal(got, tt.last)):
+			t.Errorf("%s: %q (dynamic %v), want %q", tt.src, got, c.Dynamic, tt.last)
+		}
+	}
+	// Without an environment, HOME is not taken for granted.
+	if an, _ := Analyze(`echo $HOME`); !an.Commands[0].Dynamic {
+		t.Error("echo $HOME resolved without an environment")
+	}
+}
