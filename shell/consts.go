@@ -148,11 +148,17 @@ func findConsts(f *syntax.File, env map[string]string) *consts {
 			switch {
 			case stateBuiltins[name]:
 				off = true
-			case name == "printf" || name == "wait":
-				// printf -v NAME, wait -p NAME
+			case name == "printf":
+				// printf -v NAME: an option comes before the format.
+				if len(args) > 0 {
+					if a, ok := literal(args[0]); !ok || strings.HasPrefix(a, "-") && a != "--" {
+						off = true
+					}
+				}
+			case name == "wait":
+				// wait -p NAME
 				for _, w := range args {
-					a, ok := literal(w)
-					if !ok || strings.HasPrefix(a, "-v") || strings.HasPrefix(a, "-p") {
+					if a, ok := literal(w); !ok || strings.HasPrefix(a, "-") {
 						off = true
 					}
 				}
@@ -194,6 +200,11 @@ func findConsts(f *syntax.File, env map[string]string) *consts {
 					continue
 				}
 				val = r.sb.String()
+				if strings.Contains(val, "~") {
+					// Bash expands an unquoted ~ in an assignment, a
+					// quoted one not; the value is not worth the doubt.
+					continue
+				}
 			}
 			c.vals[name] = constVal{val: val, from: st.End().Offset()}
 		}
