@@ -78,6 +78,10 @@ type Request struct {
 	// Timeout, when positive, shortens the run's time limit; a caller
 	// may ask for less time than the policy gives, never for more.
 	Timeout time.Duration
+	// KeepBackground, in a session and where the policy's
+	// session.keep_background allows it, leaves what the command starts
+	// in the background running into the next commands.
+	KeepBackground bool
 }
 
 // OutputOptions say how output is verified.
@@ -176,6 +180,9 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 	if sess != nil && ws != sess.ws {
 		return nil, &UsageError{fmt.Errorf("workspace %s: the session's workspace is %s", ws, sess.ws)}
 	}
+	if req.KeepBackground && sess == nil {
+		return nil, &UsageError{errors.New("keeping background processes needs a session")}
+	}
 	resp := &Response{Command: text}
 	rec := &audit.Record{Command: text, Argv: req.Argv, Workspace: ws, Agent: req.Agent, Session: req.Session}
 	rec.Cwd, _ = os.Getwd()
@@ -192,6 +199,11 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 	// The policy judges the command before anything is built for it: a
 	// denied command never reaches the sandbox.
 	d, granted, err := g.judge(ctx, req, text, ws)
+	if err == nil && req.KeepBackground && !g.Policy.Session.KeepBackground {
+		d = &policy.Decision{Verdict: policy.Deny, Rule: "session.keep_background",
+			Reason: "the policy does not let a command keep processes running after it ends (session.keep_background)"}
+		granted, err = nil, &DeniedError{Decision: d}
+	}
 	resp.Decision, resp.Approval = d, granted
 	rec.SetDecision(d)
 	rec.Approval = granted
@@ -265,7 +277,8 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 	} else {
 		takeSnap()
 		snapped()
-		c := &sandbox.Command{Args: argv, Dir: req.Dir, Stdin: req.Stdin, Stdout: outs.stdout, Stderr: outs.stderr}
+		c := &sandbox.Command{Args: argv, Dir: req.Dir, Stdin: req.Stdin, Stdout: outs.stdout, Stderr: outs.stderr,
+			KeepBackground: req.KeepBackground}
 		if req.Timeout > 0 {
 			c.Timeout = min(req.Timeout, cmp.Or(spec.Limits.Timeout, sandbox.DefaultLimits.Timeout))
 		}

@@ -68,3 +68,33 @@ func TestSession(t *testing.T) {
 		t.Fatalf("%d records", len(recs))
 	}
 }
+
+// A command keeps what it starts in the background only where the policy
+// lets it, and only in a session.
+func TestSessionKeepBackground(t *testing.T) {
+	ws := t.TempDir()
+	g, _ := newGuard(t, ws)
+	ctx := context.Background()
+	s, err := g.StartSession(ctx, &SessionRequest{Workspace: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := &Request{Text: "sleep 1000 & echo started", KeepBackground: true}
+	_, err = s.Run(ctx, start)
+	var denied *DeniedError
+	if !errors.As(err, &denied) || denied.Decision.Rule != "session.keep_background" {
+		t.Fatalf("without the policy's leave: %v", err)
+	}
+	if _, err := g.Run(ctx, &Request{Text: "true", Workspace: ws, KeepBackground: true}); err == nil {
+		t.Fatal("a one-shot run accepted KeepBackground")
+	}
+	g.Policy.Session.KeepBackground = true
+	if resp, err := s.Run(ctx, start); err != nil || string(resp.Stdout) != "started\n" {
+		t.Fatalf("with the policy's leave: %v", err)
+	}
+	resp, err := s.Run(ctx, &Request{Text: "pgrep -x sleep >/dev/null && echo kept"})
+	if err != nil || string(resp.Stdout) != "kept\n" {
+		t.Fatalf("the background process is gone: %v %q", err, resp.Stdout)
+	}
+}

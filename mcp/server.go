@@ -130,6 +130,10 @@ type RunInput struct {
 	// Timeout shortens the policy's wall-clock limit; it cannot lengthen it.
 	Timeout float64 `json:"timeout_seconds,omitempty" jsonschema:"wall-clock limit in seconds; at most the policy's limit"`
 	Dir     string  `json:"cwd,omitempty" jsonschema:"working directory, relative to the workspace"`
+	// KeepBackground leaves what the command starts in the background
+	// running into later commands of this session, where the policy's
+	// session.keep_background allows it.
+	KeepBackground bool `json:"keep_background,omitempty" jsonschema:"leave background processes (a server started with &) running for later commands; the policy must allow it"`
 }
 
 // Decision is the policy's decision in a result.
@@ -165,7 +169,8 @@ func (s *server) runCommand(ctx context.Context, req *sdk.CallToolRequest, in Ru
 	greq := &guard.Request{
 		Text: in.Command, Workspace: s.opts.Workspace, Dir: in.Dir,
 		Agent: s.agent(req.Session), Session: req.Session.ID(),
-		Output: guard.OutputOptions{Limit: s.opts.OutputLimit},
+		Output:         guard.OutputOptions{Limit: s.opts.OutputLimit},
+		KeepBackground: in.KeepBackground,
 	}
 	if in.Timeout < 0 {
 		return errorResult(&RunResult{Reason: "error"}, "timeout_seconds must be positive")

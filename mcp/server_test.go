@@ -516,6 +516,12 @@ func TestSessions(t *testing.T) {
 	if out := run(b, "cat /tmp/note 2>/dev/null || echo absent"); out.Stdout != "absent\n" {
 		t.Fatalf("another session read a's /tmp: %q", out.Stdout)
 	}
+	// Keeping background processes needs the policy's leave.
+	var kept RunResult
+	res := call(t, a, "run_command", map[string]any{"command": "sleep 1000 &", "keep_background": true}, &kept)
+	if !res.IsError || kept.Decision == nil || kept.Decision.Rule != "session.keep_background" {
+		t.Fatalf("keep_background without the policy: %+v", kept)
+	}
 	// The sandbox goes with its MCP session.
 	a.Close()
 	deadline := time.Now().Add(10 * time.Second)

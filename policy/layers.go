@@ -188,6 +188,7 @@ func Merge(base, over *Policy) (*Policy, error) {
 		Network:    Network{Mode: base.Network.Mode, Allow: slices.Clone(base.Network.Allow), Deny: slices.Clone(base.Network.Deny), Ask: slices.Clone(base.Network.Ask)},
 		Limits:     base.Limits,
 		Output:     base.Output,
+		Session:    base.Session,
 		Env:        Env{Allow: slices.Clone(base.Env.Allow)},
 		Require:    slices.Clone(base.Require),
 		Files:      append(slices.Clone(base.Files), over.Files...),
@@ -355,6 +356,13 @@ func Merge(base, over *Policy) (*Policy, error) {
 			fail("output."+set.key, "output.%s: %s is weaker than the %s set by the user or default policy; a project policy can only make it stricter", set.key, set.new, set.have)
 		}
 		*set.dst = set.new
+	}
+
+	if over.Session.KeepBackground || over.at["session.keep_background"] != (Source{}) {
+		if strict && over.Session.KeepBackground && !m.Session.KeepBackground {
+			fail("session.keep_background", "session.keep_background: a project policy cannot let commands keep processes running; put it in the user policy (%s)", userFileHint())
+		}
+		m.Session.KeepBackground = over.Session.KeepBackground
 	}
 
 	for i, a := range over.Env.Allow {

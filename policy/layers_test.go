@@ -97,6 +97,8 @@ commands:
 		{"project raises the output limit", "version: 1\noutput:\n  limit: 2G\n", "", 0, "",
 			".cordon.yaml:3:10: output.limit: 2G is more than the 1M allowed"},
 		{"project lets injection through", "version: 1\noutput:\n  injection: withhold\n  withhold_at: high\n", "", 0, "", ""},
+		{"project keeps background processes", "version: 1\nsession:\n  keep_background: true\n", "", 0, "",
+			".cordon.yaml:3:20: session.keep_background: a project policy cannot let commands keep processes running"},
 		{"project bad value", "version: 1\noutput:\n  injection: block\n", "", 0, "",
 			".cordon.yaml:3:14: output.injection: expected one of flag, strip, withhold, found \"block\""},
 	}
@@ -136,6 +138,22 @@ func TestOutputLayers(t *testing.T) {
 	want = Output{Limit: DefaultOutputLimit, Secrets: "redact", Injection: "strip", WithholdAt: "high"}
 	if got := p.Output.Effective(); got != want {
 		t.Fatalf("output %+v, want %+v", got, want)
+	}
+}
+
+// The user policy may let session commands keep background processes; a
+// project may turn it off again.
+func TestSessionLayers(t *testing.T) {
+	p, err := layered(t, "version: 1\nsession:\n  keep_background: true\n", "")
+	if err != nil || !p.Session.KeepBackground {
+		t.Fatalf("user on: %v %+v", err, p.Session)
+	}
+	p, err = layered(t, "version: 1\nsession:\n  keep_background: true\n", "version: 1\nsession:\n  keep_background: false\n")
+	if err != nil || p.Session.KeepBackground {
+		t.Fatalf("project off: %v %+v", err, p.Session)
+	}
+	if p, err := layered(t, "", ""); err != nil || p.Session.KeepBackground {
+		t.Fatalf("default: %v %+v", err, p.Session)
 	}
 }
 

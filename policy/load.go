@@ -260,6 +260,15 @@ func (d *decoder) policy(n *yaml.Node, p *Policy) {
 			d.limits(v, &p.Limits)
 		case "output":
 			d.output(v, &p.Output)
+		case "session":
+			d.fields(v, "session", []string{"keep_background"}, func(key string, k, v *yaml.Node) {
+				if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+					d.errorf(v, "session.%s: expected true or false, found %s", key, kind(v))
+					return
+				}
+				d.mark("session."+key, v)
+				p.Session.KeepBackground = v.Value == "true"
+			})
 		case "env":
 			d.env(v, &p.Env)
 		case "require":
@@ -279,7 +288,7 @@ func (d *decoder) policy(n *yaml.Node, p *Policy) {
 }
 
 // policyKeys are the top-level keys of a policy file.
-var policyKeys = []string{"version", "commands", "filesystem", "network", "limits", "output", "env", "require"}
+var policyKeys = []string{"version", "commands", "filesystem", "network", "limits", "output", "session", "env", "require"}
 
 var ruleKeys = []string{"id", "decision", "reason", "program", "program_path", "args", "any_arg", "args_match", "path", "dest", "write", "read", "via", "code_exec", "dynamic", "assigns", "with_program"}
 

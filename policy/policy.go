@@ -116,6 +116,7 @@ type Policy struct {
 	Network    Network    `json:"network"`
 	Limits     Limits     `json:"limits"`
 	Output     Output     `json:"output"`
+	Session    Session    `json:"session"`
 	Env        Env        `json:"env"`
 	// Require names protections a run must have; see sandbox.Protection.
 	Require []sandbox.Protection `json:"require,omitempty"`
@@ -231,6 +232,15 @@ type Output struct {
 	// whole output back when a signal at or above WithholdAt is found).
 	Injection  string `json:"injection,omitempty"`
 	WithholdAt string `json:"withhold_at,omitempty"`
+}
+
+// Session holds the settings of sandbox sessions.
+type Session struct {
+	// KeepBackground lets a command in a session ask to leave what it
+	// started in the background running into the next commands (a server
+	// started with &). Without it every process a command started ends
+	// with it.
+	KeepBackground bool `json:"keep_background,omitempty"`
 }
 
 // Output defaults.

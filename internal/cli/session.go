@@ -43,6 +43,7 @@ type sessionMsg struct {
 	Op   string   `json:"op"` // "run", "stop", "info"
 	Argv []string `json:"argv,omitempty"`
 	Dir  string   `json:"dir,omitempty"`
+	Keep bool     `json:"keep,omitempty"` // keep background processes
 }
 
 // sessionReply is the owner's answer.
@@ -324,7 +325,7 @@ func runInSession(ctx context.Context, sess *guard.Session, f *sessionFlags, msg
 	}
 	stderr := &lockedWriter{w: files[2]}
 	resp, err := sess.Run(ctx, &guard.Request{
-		Argv: msg.Argv, Dir: msg.Dir, Agent: f.agent, Session: f.id,
+		Argv: msg.Argv, Dir: msg.Dir, Agent: f.agent, Session: f.id, KeepBackground: msg.Keep,
 		Stdin: files[0], Stdout: files[1], Stderr: stderr,
 		Output: guard.OutputOptions{Terminal: isTerminal(files[1]), Idle: 50 * time.Millisecond},
 	})
@@ -358,6 +359,7 @@ func runInSession(ctx context.Context, sess *guard.Session, f *sessionFlags, msg
 
 func newSessionExec() *cobra.Command {
 	var dir string
+	var keep bool
 	cmd := &cobra.Command{
 		Use:   "exec ID [flags] -- COMMAND [ARG...]",
 		Short: "Run a command in a session",
@@ -366,17 +368,18 @@ audit log, with this process's stdin, stdout and stderr. Exits with the
 command's status, or cordon's codes as cordon exec does.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return sessionRun(args[0], args[1:], dir)
+			return sessionRun(sessionMsg{Op: "run", Argv: args[1:], Dir: dir, Keep: keep}, args[0])
 		},
 	}
 	cmd.Flags().StringVarP(&dir, "cwd", "C", "", "working directory, relative to the workspace")
+	cmd.Flags().BoolVar(&keep, "keep-background", false, "leave what the command starts in the background running (where the policy's session.keep_background allows it)")
 	return cmd
 }
 
-// sessionRun runs argv in session id with this process's standard
+// sessionRun runs msg's command in session id with this process's standard
 // streams, and turns the answer into this process's exit status.
-func sessionRun(id string, argv []string, dir string) error {
-	r, err := sessionCall(id, sessionMsg{Op: "run", Argv: argv, Dir: dir}, true)
+func sessionRun(msg sessionMsg, id string) error {
+	r, err := sessionCall(id, msg, true)
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ a sandbox of its own, from the current directory.`,
 				if err != nil {
 					return &exitError{code: ExitCordon, err: err}
 				}
-				return sessionRun(id, argv, cwd)
+				return sessionRun(sessionMsg{Op: "run", Argv: argv, Dir: cwd}, id)
 			}
 			return runExec(exec, f, argv)
 		},
