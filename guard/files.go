@@ -167,7 +167,9 @@ func (g *Guard) view(ws string) (*fileView, error) {
 		v.protected = append(v.protected, p)
 		// A protected path that is a symlink into the workspace holds its
 		// target read-only in the sandbox; so here.
-		if r, err := filepath.EvalSymlinks(filepath.Join(real, p)); err == nil {
+		// The part that does not exist yet is held too: the sandbox puts
+		// a placeholder where a link leads (see planProtected).
+		if r := policy.ResolveLinks(filepath.Join(real, p)); r != filepath.Join(real, p) {
 			if rel, ok := within(real, r); ok && rel != p {
 				v.protected = append(v.protected, rel)
 			}
@@ -218,6 +220,11 @@ func (v *fileView) checkRead(real string) error {
 func (v *fileView) checkWrite(rel string) error {
 	if rel == "." || rel == ".." || strings.HasPrefix(rel, "../") || filepath.IsAbs(rel) {
 		return deny(RuleFileOutside, "%s is outside the workspace %s", rel, v.ws)
+	}
+	if rel == ".git" {
+		// A .git file names the git directory; the sandbox holds it as it
+		// is, and watches for one made where there was none.
+		return deny(RuleFileProtected, "%s is protected: it tells git where its config and hooks are", rel)
 	}
 	for _, p := range v.protected {
 		if _, ok := within(p, rel); ok {
@@ -555,7 +562,9 @@ func writeBeneath(root int, rel string, content []byte, mode uint32) (string, er
 	case err == nil:
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFREG:
-			op, mode = "modify", st.Mode&0o7777
+			// Not set-user-ID or set-group-ID: the kernel drops them when a
+			// file is written, and new content must not keep them.
+			op, mode = "modify", st.Mode&0o1777
 		case unix.S_IFLNK:
 			return "", deny(RuleFileSymlink, "%s is a symlink; files are written only by their real path", rel)
 		default:

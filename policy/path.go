@@ -96,7 +96,7 @@ func (p *Policy) DecidePath(req PathRequest) *Decision {
 
 	ws := filepath.Clean(req.Workspace)
 	wsResolved := resolveLinks(ws)
-	j := &pathJudge{p: p, req: req, home: home}
+	j := &pathJudge{p: p, req: req, home: home, targets: map[string]string{}}
 	j.masked = p.maskedPaths(home)
 	d := j.judge(lexical, ws)
 	if resolved != lexical || wsResolved != ws {
@@ -116,6 +116,10 @@ type pathJudge struct {
 	req    PathRequest
 	home   string
 	masked []maskedPath
+	// targets are the protected paths with their links resolved, by
+	// workspace-relative path; both spellings of the workspace resolve
+	// the same.
+	targets map[string]string
 }
 
 type maskedPath struct {
@@ -172,8 +176,21 @@ func (j *pathJudge) judge(path, ws string) *Decision {
 	if j.req.Write {
 		if inWS {
 			rel, _ := filepath.Rel(ws, path)
+			if rel == ".git" {
+				return &Decision{Verdict: Deny, Rule: RuleProtected, Reason: fmt.Sprintf("%s is protected: it tells git where its config and hooks are", path)}
+			}
 			for _, pr := range j.protected() {
-				if within(rel, pr.path) {
+				// Also where a link on the way leads, as the sandbox holds
+				// it, whether or not the rest exists yet.
+				target, ok := j.targets[pr.path]
+				if !ok {
+					target = filepath.Join(ws, pr.path)
+					if linkOnTheWay(ws, pr.path) {
+						target = resolveLinks(target)
+					}
+					j.targets[pr.path] = target
+				}
+				if within(rel, pr.path) || within(path, target) {
 					return &Decision{Verdict: Deny, Rule: RuleProtected, Reason: fmt.Sprintf("%s is protected: it grants permissions or runs code outside the sandbox later, so only the user changes it%s", filepath.Join(ws, pr.path), j.fromPolicy(pr.policy, "protected"))}
 				}
 			}
@@ -263,6 +280,27 @@ func within(path, dir string) bool {
 	}
 	return strings.HasPrefix(path, dir) && len(path) > len(dir) && path[len(dir)] == '/'
 }
+
+// linkOnTheWay reports whether a component of rel below ws, up to the
+// first one missing, is a symbolic link: one Lstat a component, where
+// resolveLinks costs several for a path that does not exist.
+func linkOnTheWay(ws, rel string) bool {
+	cur := ws
+	for c := range strings.SplitSeq(rel, "/") {
+		cur = filepath.Join(cur, c)
+		st, err := os.Lstat(cur)
+		if err != nil {
+			return false
+		}
+		if st.Mode()&fs.ModeSymlink != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// ResolveLinks is resolveLinks, for the file tools' view of the sandbox.
+func ResolveLinks(path string) string { return resolveLinks(path) }
 
 // resolveLinks returns path with every symbolic link resolved, as far as
 // the path exists: the part that does not exist yet (a file about to be
