@@ -7,6 +7,24 @@ import (
 	"testing"
 )
 
+// A token asked for but empty (a --token-file that a failed command left
+// empty, CORDON_MCP_TOKEN=$(cat missing)) must not serve without one: on
+// a loopback address mcp then lets every local user in, silently.
+func TestReviewEmptyTokenIsAnError(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(tokenEnv, "")
+	if tok, err := mcpToken(empty); err == nil {
+		t.Errorf("an empty --token-file gave token %q and no error", tok)
+	}
+	t.Setenv(tokenEnv, "  ")
+	if tok, err := mcpToken(""); err == nil {
+		t.Errorf("a blank $%s gave token %q and no error", tokenEnv, tok)
+	}
+}
+
 // Review tests of listenUnix: what is at the socket's path beforehand.
 // They pass.
 func TestReviewListenUnixExisting(t *testing.T) {
