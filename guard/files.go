@@ -618,7 +618,12 @@ func readBeneath(root int, rel string) ([]byte, uint32, error) {
 	if st.Size() > MaxWriteSize {
 		return nil, 0, &UsageError{fmt.Errorf("%s is larger than %d bytes", rel, MaxWriteSize)}
 	}
-	b, err := io.ReadAll(f)
+	// A command still running in a session can grow the file past its
+	// size above while it is read.
+	b, err := io.ReadAll(io.LimitReader(f, MaxWriteSize+1))
+	if err == nil && len(b) > MaxWriteSize {
+		return nil, 0, &UsageError{fmt.Errorf("%s is larger than %d bytes", rel, MaxWriteSize)}
+	}
 	return b, uint32(st.Mode().Perm()), err
 }
 

@@ -138,14 +138,20 @@ func runMCP(cmd *cobra.Command, f *mcpFlags) error {
 func mcpToken(file string) (string, error) {
 	token := os.Getenv(tokenEnv)
 	os.Unsetenv(tokenEnv)
+	given := token != ""
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			return "", usageErr("--token-file: %v", err)
 		}
-		token = string(b)
+		token, given = string(b), true
 	}
 	token = strings.TrimSpace(token)
+	if given && token == "" {
+		// A token was asked for; serving without one would let in every
+		// local user, with no word of it.
+		return "", usageErr("the MCP token is empty")
+	}
 	if token != "" && len(token) < minTokenLen {
 		return "", usageErr("the MCP token is %d characters; use at least %d (openssl rand -hex 32)", len(token), minTokenLen)
 	}
