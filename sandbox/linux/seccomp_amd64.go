@@ -7,3 +7,11 @@ var deniedArch = []uint32{
 	unix.SYS_IOPL, unix.SYS_IOPERM, unix.SYS_USELIB, unix.SYS_USTAT, unix.SYS_SYSFS,
 	unix.SYS__SYSCTL, unix.SYS_CREATE_MODULE, unix.SYS_GET_KERNEL_SYMS, unix.SYS_QUERY_MODULE,
 }
+
+// modeCalls are the calls that set a file's mode here: the index of the
+// mode argument and, for the open calls, of the flags (-1: always).
+var modeCalls = []modeCall{
+	{unix.SYS_CHMOD, 1, -1}, {unix.SYS_FCHMOD, 1, -1}, {unix.SYS_FCHMODAT, 2, -1}, {sysFchmodat2, 2, -1},
+	{unix.SYS_MKNOD, 1, -1}, {unix.SYS_MKNODAT, 2, -1},
+	{unix.SYS_CREAT, 1, -1}, {unix.SYS_OPEN, 2, 1}, {unix.SYS_OPENAT, 3, 2},
+}
