@@ -37,6 +37,15 @@ func TestReviewHiddenCommands(t *testing.T) {
 		{"subscript-declare", "declare 'a[$(rm -rf ~)]=1'", "rm -rf ~"},
 		{"subscript-let", "let 'a[$(rm -rf ~)]=1'", "rm -rf ~"},
 		{"subscript-wait-p", "wait -n -p 'a[$(rm -rf ~)]'", "rm -rf ~"},
+		// ~ expands to the HOME the text set, not the caller's.
+		{"HOME-tilde", "HOME=/etc\ncat ~/shadow", "cat /etc/shadow"},
+		{"HOME-for-tilde", "for HOME in /etc; do cat ~/shadow; done", "cat /etc/shadow"},
+		{"HOME-cd", "HOME=/home\ncd\nrm -rf dev", "rm -rf /home/dev"},
+		// Arithmetic evaluates the value of X as an expression; its array
+		// subscript expands command substitutions.
+		{"arith-cmd", "X='a[$(rm -rf ~)]'\n(( X ))", "rm -rf ~"},
+		{"arith-dbracket", "X='a[$(rm -rf ~)]'\n[[ X -eq 1 ]]", "rm -rf ~"},
+		{"arith-let", "X='a[$(rm -rf ~)]'\nlet X", "rm -rf ~"},
 		// set -k turns every NAME=value word into an environment
 		// assignment of the command.
 		{"set-k", "set -k\ngit diff GIT_EXTERNAL_DIFF=./x.sh", "GIT_EXTERNAL_DIFF=./x.sh git diff"},

@@ -75,3 +75,17 @@ func TestReviewSessionKeptReadsLaterStdin(t *testing.T) {
 		t.Errorf("a kept process read the caller's stdin after the later command ended: %q", o.stdout)
 	}
 }
+
+// Every signal number, real-time ones included, sent to the init: none may
+// end the session.
+func TestReviewSessionAllSignalsToInit(t *testing.T) {
+	s := startSession(t, newSpec(t, workspace(t, nil)))
+	o := sessionRun(t, s, sh("n=1; while [ $n -le 64 ]; do kill -s $n 1 2>/dev/null; n=$((n+1)); done; echo sent"))
+	if o.stdout != "sent\n" {
+		t.Fatalf("%s", o.tail())
+	}
+	time.Sleep(100 * time.Millisecond)
+	if o := sessionRun(t, s, sh("echo alive")); o.stdout != "alive\n" {
+		t.Errorf("the session did not survive signals to its init: %s", o.tail())
+	}
+}
