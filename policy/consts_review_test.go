@@ -46,6 +46,9 @@ func TestReviewHiddenCommands(t *testing.T) {
 		{"arith-cmd", "X='a[$(rm -rf ~)]'\n(( X ))", "rm -rf ~"},
 		{"arith-dbracket", "X='a[$(rm -rf ~)]'\n[[ X -eq 1 ]]", "rm -rf ~"},
 		{"arith-let", "X='a[$(rm -rf ~)]'\nlet X", "rm -rf ~"},
+		// BASH_CMDS is bash's table of command paths (hash -p): an
+		// assignment to it binds a name to any program.
+		{"BASH_CMDS", "BASH_CMDS[ls]=/bin/rm\nls -rf /home/dev", "rm -rf /home/dev"},
 		// set -k turns every NAME=value word into an environment
 		// assignment of the command.
 		{"set-k", "set -k\ngit diff GIT_EXTERNAL_DIFF=./x.sh", "GIT_EXTERNAL_DIFF=./x.sh git diff"},

@@ -44,6 +44,8 @@ func TestReviewHiddenExecAgainstBash(t *testing.T) {
 		{"arith-exp", "X='a[$(touch marker)]'\n: $((X))"},
 		{"arith-subscript", "X='a[$(touch marker)]'\n: ${b[X]}"},
 		{"arith-substring", "X='a[$(touch marker)]'\n: ${HOME:X}"},
+		// BASH_CMDS[name]=path binds name to a program, as hash -p does.
+		{"BASH_CMDS", "BASH_CMDS[ls]=/usr/bin/touch\nls marker"},
 		// set -k: NAME=value words become the command's environment.
 		{"set-k-BASH_ENV", "printf 'touch marker\\n' >env.sh\nset -k\nbash -c : BASH_ENV=./env.sh"},
 	}
