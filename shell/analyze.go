@@ -79,7 +79,15 @@ func (z *Analyzer) AnalyzeEnv(src string, env map[string]string) (*Analysis, err
 	}
 	res.Commands = make([]Command, 0, 4)
 	a := &analyzer{res: res, parser: z.parser, codeBudget: MaxSource, braceBudget: maxBraceTotal}
-	a.stmts(scope{src: src, vars: findConsts(f, env)}, f.Stmts)
+	vars := findConsts(f, env)
+	if hz := hazards(f, src); len(hz) > 0 {
+		// Code the word-by-word analysis cannot see may run: the text is
+		// dynamic, and no variable is taken as known.
+		res.Dynamic = true
+		res.Notes = append(res.Notes, hz...)
+		vars = &consts{}
+	}
+	a.stmts(scope{src: src, vars: vars}, f.Stmts)
 	for idx, b := range a.code {
 		res.Commands[idx].Code = b.String()
 	}

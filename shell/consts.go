@@ -28,6 +28,10 @@ import (
 // process and resolves nothing.
 type consts struct {
 	vals map[string]constVal
+	// hdocs are the here-document bodies: bash expands them when their
+	// command runs, which may be before an assignment written earlier in
+	// the text (cat <<EOF; X=1), so nothing is resolved in them.
+	hdocs [][2]uint
 }
 
 type constVal struct {
@@ -44,6 +48,11 @@ func (c *consts) lookup(name string, off uint) (string, bool) {
 	if !ok || off < v.from {
 		return "", false
 	}
+	for _, h := range c.hdocs {
+		if h[0] <= off && off < h[1] {
+			return "", false
+		}
+	}
 	return v.val, true
 }
 
@@ -57,6 +66,8 @@ var specialVars = map[string]bool{
 	"SHLVL": true, "UID": true, "EUID": true, "GROUPS": true, "HOSTNAME": true, "IFS": true,
 	"PIPESTATUS": true, "OPTIND": true, "OPTARG": true, "REPLY": true, "COLUMNS": true, "LINES": true,
 	"FUNCNAME": true, "BASH_COMMAND": true, "BASH_SUBSHELL": true, "HISTCMD": true, "_": true,
+	"DIRSTACK": true, "SHELLOPTS": true, "BASHOPTS": true, "COMP_WORDBREAKS": true, "MAPFILE": true,
+	"PS0": true, "PS1": true, "PS2": true, "PS4": true,
 }
 
 // stateBuiltins change variables, or run code that may, in the shell
@@ -73,6 +84,7 @@ var stateBuiltins = map[string]bool{
 func findConsts(f *syntax.File, env map[string]string) *consts {
 	writes := map[string]int{}
 	tainted := map[string]bool{}
+	var hdocs [][2]uint
 	off := false
 	syntax.Walk(f, func(n syntax.Node) bool {
 		if off {
@@ -94,6 +106,9 @@ func findConsts(f *syntax.File, env map[string]string) *consts {
 		case *syntax.ForClause:
 			if it, ok := n.Loop.(*syntax.WordIter); ok && it.Name != nil {
 				tainted[it.Name.Value] = true
+				if it.Name.Value == "IFS" {
+					off = true
+				}
 			} else {
 				off = true // a C-style for: its arithmetic assigns
 			}
@@ -112,8 +127,14 @@ func findConsts(f *syntax.File, env map[string]string) *consts {
 			}
 			if n.Exp != nil && (n.Exp.Op == syntax.AssignUnset || n.Exp.Op == syntax.AssignUnsetOrNull) && n.Param != nil {
 				tainted[n.Param.Value] = true
+				if n.Excl {
+					off = true // ${!ref:=v} assigns the variable ref names
+				}
 			}
 		case *syntax.Redirect:
+			if n.Hdoc != nil {
+				hdocs = append(hdocs, [2]uint{n.Hdoc.Pos().Offset(), n.Hdoc.End().Offset()})
+			}
 			if n.N != nil && strings.Trim(n.N.Value, "0123456789") != "" {
 				off = true // {fd}>file assigns fd
 			}
@@ -168,7 +189,7 @@ func findConsts(f *syntax.File, env map[string]string) *consts {
 		}
 		return true
 	})
-	c := &consts{vals: map[string]constVal{}}
+	c := &consts{vals: map[string]constVal{}, hdocs: hdocs}
 	if off {
 		return c
 	}

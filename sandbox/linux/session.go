@@ -70,6 +70,10 @@ type Session struct {
 	last time.Time  // end of the last command, under mu
 	seq  uint64     // number of the last command, under mu
 	idle *time.Timer
+	// kept is set once a command has kept background processes: from
+	// then on, a command's streams are cut off when it ends (a kept
+	// process could reopen them through /proc).
+	kept bool
 
 	endOnce sync.Once
 	ended   chan struct{}
@@ -433,11 +437,26 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 	}
 	defer errR.Close()
 	defer errW.Close()
-	stdin, closeStdin, err := stdinFD(c.Stdin)
+	guarded := s.kept || c.KeepBackground
+	if c.KeepBackground {
+		s.kept = true
+	}
+	var stdin uintptr
+	var closeStdin, stopStdin func()
+	if guarded && c.Stdin != nil {
+		// A kept process must not read what the caller sends after this
+		// command ended: the input goes through a pipe of this command's
+		// own, cut when it ends.
+		stdin, closeStdin, stopStdin, err = cutStdin(c.Stdin)
+	} else {
+		stdin, closeStdin, err = stdinFD(c.Stdin)
+		stopStdin = func() {}
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer closeStdin()
+	defer stopStdin()
 
 	var oom0, pids0 int64
 	if s.cg != nil {
@@ -493,7 +512,8 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 		wg.Wait()
 		return nil, fmt.Errorf("%w: the sandbox init ended during the command", ErrSessionClosed)
 	}
-	if c.KeepBackground {
+	stopStdin()
+	if guarded {
 		// The processes kept may hold the pipes open: what the command
 		// wrote before it ended is read, the rest is not waited for.
 		deadline := time.Now().Add(50 * time.Millisecond)
@@ -531,6 +551,22 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 		res.Reason = endReason(st, oom, pids, res.CPUTime, r.limits.CPUTime)
 	}
 	return res, nil
+}
+
+// cutStdin passes r to a command through a pipe; stop ends the copying,
+// so that nothing read from r after the command ended reaches the pipe.
+func cutStdin(r io.Reader) (fd uintptr, closeRead, stop func(), err error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	var once sync.Once
+	stop = func() { once.Do(func() { pw.Close() }) }
+	go func() {
+		io.Copy(pw, r)
+		stop()
+	}()
+	return pr.Fd(), func() { pr.Close() }, stop, nil
 }
 
 // copyLimited copies src to dst (nil discards), counting into total; past

@@ -195,26 +195,40 @@ func trimResident() {
 	if unix.Stat("/proc/self/exe", &st) != nil {
 		return
 	}
-	maps, err := os.ReadFile("/proc/self/maps")
+	smaps, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
 		return
 	}
-	for _, line := range strings.Split(string(maps), "\n") {
-		// start-end perms offset dev inode path
+	// Each mapping is a header line (start-end perms offset dev inode
+	// path) and then its counters. Only a read-only mapping of the
+	// executable with no private (Anonymous) pages is dropped: in a
+	// position-independent build the loader wrote relocations into some
+	// read-only pages, which dropping would put back to the file's.
+	ino := strconv.FormatUint(st.Ino, 10)
+	dev := fmt.Sprintf("%02x:%02x", unix.Major(st.Dev), unix.Minor(st.Dev))
+	var start, end uint64
+	candidate := false
+	flush := func(anon bool) {
+		if candidate && !anon && end > start {
+			unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_DONTNEED)
+		}
+		candidate = false
+	}
+	for _, line := range strings.Split(string(smaps), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 6 || strings.Contains(f[1], "w") || f[4] != strconv.FormatUint(st.Ino, 10) {
+		if len(f) >= 6 && strings.Contains(f[0], "-") && len(f[1]) == 4 {
+			candidate = false
+			lo, hi, _ := strings.Cut(f[0], "-")
+			s, err1 := strconv.ParseUint(lo, 16, 64)
+			e, err2 := strconv.ParseUint(hi, 16, 64)
+			if err1 == nil && err2 == nil && !strings.Contains(f[1], "w") && f[3] == dev && f[4] == ino {
+				start, end, candidate = s, e, true
+			}
 			continue
 		}
-		lo, hi, ok := strings.Cut(f[0], "-")
-		if !ok {
-			continue
+		if len(f) >= 2 && f[0] == "Anonymous:" && candidate {
+			flush(f[1] != "0")
 		}
-		start, err1 := strconv.ParseUint(lo, 16, 64)
-		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || end <= start {
-			continue
-		}
-		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_DONTNEED)
 	}
 }
 

@@ -1,0 +1,227 @@
+package shell
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// hazards finds what makes bash run code the word-by-word analysis cannot
+// see, anywhere in a parsed text, and says why. Any of them makes the
+// Analysis Dynamic (so a policy asks at least) and turns variable
+// resolution off:
+//
+//   - a name argument with a subscript (test -v, [[ -v ]], printf -v,
+//     read, mapfile, declare and kin, unset, getopts, wait -p, let): bash
+//     expands the subscript, command substitutions included;
+//   - arithmetic that reads a variable whose value is not a plain integer
+//     the text gave it: bash evaluates the value as an expression,
+//     recursively, and an array subscript in it runs command substitutions;
+//   - an assignment to PS0, PS1, PS2 or PS4 (expanded before commands when
+//     tracing), or to BASH_CMDS or BASH_ALIASES (which bind command names);
+//   - set -k or set -o keyword (NAME=value arguments become environment);
+//   - an assignment to HOME where the text has a ~ (the analysis takes ~ to
+//     be the caller's home).
+func hazards(f *syntax.File, src string) []string {
+	var notes []string
+	add := func(p syntax.Pos, format string, a ...any) {
+		notes = append(notes, fmt.Sprintf("%d:%d: ", p.Line(), p.Col())+fmt.Sprintf(format, a...))
+	}
+	// What each name is given: only integer literals (or arithmetic) keep
+	// it safe to read in arithmetic.
+	unsafeVals := map[string]bool{}
+	anyWriter := false // read, mapfile, eval, source... may give anything
+	var ariths []syntax.Node
+	homeSet := false
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Assign:
+			if n.Name == nil {
+				break
+			}
+			name := n.Name.Value
+			switch {
+			case name == "PS0" || name == "PS1" || name == "PS2" || name == "PS4":
+				add(n.Pos(), "%s is set: bash expands it, substitutions included, before commands it traces", name)
+			case name == "BASH_CMDS" || name == "BASH_ALIASES":
+				add(n.Pos(), "%s is set: it binds command names to other programs", name)
+			case name == "HOME":
+				homeSet = true
+			}
+			if n.Index != nil {
+				ariths = append(ariths, n.Index)
+			}
+			v, ok := "", n.Value == nil
+			if n.Value != nil {
+				v, ok = literal(n.Value)
+			}
+			if n.Array != nil || n.Naked || !ok || !intLit().MatchString(v) && v != "" {
+				unsafeVals[name] = true
+			}
+		case *syntax.ForClause:
+			if it, ok := n.Loop.(*syntax.WordIter); ok && it.Name != nil {
+				unsafeVals[it.Name.Value] = true
+				if it.Name.Value == "HOME" {
+					homeSet = true
+				}
+			} else {
+				ariths = append(ariths, n)
+			}
+		case *syntax.ArithmCmd, *syntax.ArithmExp, *syntax.LetClause:
+			ariths = append(ariths, n)
+		case *syntax.ParamExp:
+			if n.Index != nil || n.Slice != nil {
+				ariths = append(ariths, n)
+			}
+		case *syntax.BinaryTest:
+			switch n.Op {
+			case syntax.TsEql, syntax.TsNeq, syntax.TsLss, syntax.TsLeq, syntax.TsGtr, syntax.TsGeq:
+				ariths = append(ariths, n)
+			}
+		case *syntax.UnaryTest:
+			if w, ok := n.X.(*syntax.Word); ok && n.Op == syntax.TsVarSet && staticHas(w, "[") {
+				add(n.Pos(), "[[ -v ]] with a subscript: bash expands it")
+			}
+		case *syntax.DeclClause:
+			anyWriter = true
+			for _, a := range n.Args {
+				if a.Index != nil || a.Naked && staticHas(a.Value, "[") {
+					add(n.Pos(), "%s with a subscript: bash expands it", n.Variant.Value)
+				}
+			}
+		case *syntax.CallExpr:
+			if len(n.Args) == 0 {
+				break
+			}
+			name, ok := literal(n.Args[0])
+			if !ok {
+				anyWriter = true
+				break
+			}
+			args := n.Args[1:]
+			switch name {
+			case "test", "[", "printf", "wait", "read", "mapfile", "readarray", "unset", "getopts",
+				"declare", "typeset", "local", "export", "readonly", "shift":
+				anyWriter = anyWriter || name != "test" && name != "[" && name != "shift"
+				if nameArgSubscript(name, args) {
+					add(n.Pos(), "%s with a subscript: bash expands it, substitutions included", name)
+				}
+			case "set":
+				for i, w := range args {
+					a, ok := literal(w)
+					if !ok {
+						add(n.Pos(), "set with an argument not known statically")
+						break
+					}
+					if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.ContainsRune(a[1:], 'k') ||
+						a == "-o" && i+1 < len(args) && wordHas(args[i+1], "keyword") {
+						add(n.Pos(), "set -k: NAME=value arguments become the environment of commands")
+					}
+				}
+			default:
+				if stateBuiltins[name] {
+					anyWriter = true
+				}
+			}
+		}
+		return true
+	})
+	if homeSet && strings.Contains(src, "~") {
+		notes = append(notes, "1:1: HOME is set and the text has a ~, which bash expands with the new value")
+	}
+	// Arithmetic reading a name whose value may not be an integer.
+	for _, a := range ariths {
+		var bad string
+		syntax.Walk(a, func(n syntax.Node) bool {
+			if bad != "" {
+				return false
+			}
+			var name string
+			switch n := n.(type) {
+			case *syntax.Word:
+				if len(n.Parts) == 1 {
+					if l, ok := n.Parts[0].(*syntax.Lit); ok && varName().MatchString(l.Value) {
+						name = l.Value
+					}
+				}
+				for _, p := range n.Parts {
+					switch p.(type) {
+					case *syntax.SglQuoted, *syntax.DblQuoted:
+						// let 'a[$(x)]=1': a quoted expression, evaluated.
+						bad = "a quoted expression"
+					}
+				}
+			case *syntax.ParamExp:
+				if n.Param != nil {
+					name = n.Param.Value
+				}
+			}
+			if name != "" && (unsafeVals[name] || anyWriter) {
+				bad = name
+			}
+			return true
+		})
+		if bad != "" {
+			add(a.Pos(), "arithmetic reads %s, whose value bash evaluates as an expression (subscripts run substitutions)", bad)
+		}
+	}
+	return notes
+}
+
+var intLit = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-?[0-9]+$`) })
+
+// staticHas reports whether w is static (quotes aside; a glob counts) and
+// contains s. A word with expansions makes its command dynamic anyway.
+func staticHas(w *syntax.Word, s string) bool {
+	if w == nil {
+		return false
+	}
+	var r resolver
+	r.parts(w.Parts, unquoted)
+	return !r.dyn && strings.Contains(r.sb.String(), s)
+}
+
+// wordHas is staticHas for any word: one with expansions counts.
+func wordHas(w *syntax.Word, s string) bool {
+	if w == nil {
+		return false
+	}
+	var r resolver
+	r.parts(w.Parts, unquoted)
+	return r.dyn || strings.Contains(r.sb.String(), s)
+}
+
+// nameArgSubscript reports whether a builtin that takes variable names is
+// given one with a subscript, which bash expands: the operand of -v (test,
+// [, printf), of -p (wait), any operand of the others.
+func nameArgSubscript(name string, args []*syntax.Word) bool {
+	switch name {
+	case "test", "[", "printf", "wait":
+		flag := "-v"
+		if name == "wait" {
+			flag = "-p"
+		}
+		for i, w := range args {
+			a, ok := literal(w)
+			if !ok {
+				continue
+			}
+			if a == flag && i+1 < len(args) && staticHas(args[i+1], "[") {
+				return true
+			}
+			if strings.HasPrefix(a, flag) && len(a) > len(flag) && strings.Contains(a, "[") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, w := range args {
+		if staticHas(w, "[") {
+			return true
+		}
+	}
+	return false
+}
