@@ -84,6 +84,35 @@ func (r *run) waitReady() error {
 	return r.readyErr
 }
 
+// handOver gives the started init its plan: once the caller is ready
+// (Spec.Ready), the placeholders are made, the plan is written, the init
+// is moved into its cgroups, and the plan pipe is closed, which lets the
+// init start its command (or, in a session, report ready).
+func (r *run) handOver(pid int, planW *os.File) error {
+	if err := r.waitReady(); err != nil {
+		return err
+	}
+	r.tr.mark("ready")
+	if err := r.prot.create(); err != nil {
+		return err
+	}
+	b, err := r.plan.encode()
+	if err == nil {
+		_, err = planW.Write(b)
+	}
+	if err != nil {
+		return fmt.Errorf("send plan: %w", err)
+	}
+	r.tr.mark("plan sent")
+	if r.cg != nil {
+		if err := r.cg.add(pid); err != nil {
+			return err
+		}
+		r.tr.mark("cgroup joined")
+	}
+	return planW.Close()
+}
+
 // prepare checks spec and plans its sandbox. A session has no command of
 // its own.
 func prepare(spec *sandbox.Spec, session bool) (*run, error) {
@@ -691,73 +720,19 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	r.tr.mark("init started")
 	kill := func() { unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) }
 	var why killReason
-	// The init starts up meanwhile. The placeholders change the workspace,
-	// and the command must not start before the caller is ready.
-	if err := r.waitReady(); err != nil {
+	if err := r.handOver(pid, planW); err != nil {
 		kill()
 		wait()
 		return nil, err
 	}
-	r.tr.mark("ready")
-	if err := r.prot.create(); err != nil {
-		kill()
-		wait()
-		return nil, err
-	}
-	b, err := r.plan.encode()
-	if err == nil {
-		_, err = planW.Write(b)
-	}
-	if err != nil {
-		kill()
-		wait()
-		return nil, fmt.Errorf("send plan: %w", err)
-	}
-	r.tr.mark("plan sent")
-	// The init builds the view meanwhile; it starts the command only once
-	// the pipe is closed, after this.
-	if r.cg != nil {
-		if err := r.cg.add(pid); err != nil {
-			kill()
-			wait()
-			return nil, err
-		}
-		r.tr.mark("cgroup joined")
-	}
-	planW.Close()
 
 	// Streams: both count against one output limit.
 	var outBytes atomic.Int64
 	var wg sync.WaitGroup
-	copyOut := func(dst io.Writer, src *os.File) {
-		defer wg.Done()
-		if dst == nil {
-			dst = io.Discard
-		}
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := src.Read(buf)
-			if n > 0 {
-				total := outBytes.Add(int64(n))
-				if over := total - r.limits.OutputBytes; over > 0 {
-					keep := int64(n) - over
-					if keep > 0 {
-						dst.Write(buf[:keep])
-					}
-					why.set(sandbox.ReasonOutput, kill)
-					io.Copy(io.Discard, src)
-					return
-				}
-				dst.Write(buf[:n])
-			}
-			if err != nil {
-				return
-			}
-		}
-	}
+	over := func() { why.set(sandbox.ReasonOutput, kill) }
 	wg.Add(2)
-	go copyOut(spec.Stdout, outR)
-	go copyOut(spec.Stderr, errR)
+	go copyLimited(&wg, spec.Stdout, outR, &outBytes, r.limits.OutputBytes, over)
+	go copyLimited(&wg, spec.Stderr, errR, &outBytes, r.limits.OutputBytes, over)
 
 	var st status
 	var statusErr error
@@ -931,16 +906,9 @@ func stdinFD(r io.Reader) (uintptr, func(), error) {
 	case *os.File:
 		return in.Fd(), func() {}, nil
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return 0, nil, err
-	}
-	go func() {
-		// Ends when the reader does or the command stops reading.
-		io.Copy(pw, r)
-		pw.Close()
-	}()
-	return pr.Fd(), func() { pr.Close() }, nil
+	// Copied until the reader ends or the command stops reading.
+	fd, closeRead, _, err := cutStdin(r)
+	return fd, closeRead, err
 }
 
 // watchCgroup kills the run when the memory limit killed a process or the

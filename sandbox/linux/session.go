@@ -204,22 +204,9 @@ func (r *run) startSession(ctx context.Context) (*Session, error) {
 		}
 		return nil, err
 	}
-	if err := r.prot.create(); err != nil {
+	if err := r.handOver(pid, planW); err != nil {
 		return fail(err)
 	}
-	b, err := r.plan.encode()
-	if err == nil {
-		_, err = planW.Write(b)
-	}
-	if err != nil {
-		return fail(fmt.Errorf("send plan: %w", err))
-	}
-	if r.cg != nil {
-		if err := r.cg.add(pid); err != nil {
-			return fail(err)
-		}
-	}
-	planW.Close()
 
 	// The init reports once it is ready to take commands, or why it
 	// cannot.
