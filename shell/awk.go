@@ -29,20 +29,28 @@ func (a *analyzer) awk(sc scope, idx int, args []arg, cs callSite) {
 	if len(progs) == 0 && !fromFile && len(args) > 1+n {
 		progs = args[1+n : 2+n]
 	}
+	a.commandsIn(sc, idx, progs, "awk system", awkCommands, "awk: the program runs a command computed at run time")
+}
+
+// commandsIn reports the shell commands a program in another language
+// runs (awk's system(), sed's e): the command runs inline code of kind via,
+// each command found is analysed, and one the scan cannot know makes the
+// command dynamic with the note unknown.
+func (a *analyzer) commandsIn(sc scope, idx int, progs []arg, via string, scan func(string) ([]string, bool, bool), unknown string) {
 	for _, p := range progs {
 		if p.dyn {
 			continue // already dynamic as an argument
 		}
-		cmds, runs, computed := awkCommands(p.val)
+		cmds, runs, dyn := scan(p.val)
 		if !runs {
 			continue
 		}
-		a.inline(sc, idx, "awk system", p, otherCode, "")
-		if computed {
-			a.dynamic(idx, "awk: the program runs a command computed at run time")
+		a.inline(sc, idx, via, p, otherCode, "")
+		if dyn {
+			a.dynamic(idx, "%s", unknown)
 		}
 		for _, c := range cmds {
-			a.nested(sc, idx, arg{val: c, pos: p.pos}, "awk system")
+			a.nested(sc, idx, arg{val: c, pos: p.pos}, via)
 		}
 	}
 }

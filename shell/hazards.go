@@ -117,7 +117,7 @@ func hazards(f *syntax.File, src string) []string {
 						break
 					}
 					if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.ContainsRune(a[1:], 'k') ||
-						a == "-o" && i+1 < len(args) && wordHas(args[i+1], "keyword") {
+						a == "-o" && i+1 < len(args) && staticHas(args[i+1], "keyword") {
 						add(n.Pos(), "set -k: NAME=value arguments become the environment of commands")
 					}
 				}
@@ -182,16 +182,6 @@ func staticHas(w *syntax.Word, s string) bool {
 	var r resolver
 	r.parts(w.Parts, unquoted)
 	return !r.dyn && strings.Contains(r.sb.String(), s)
-}
-
-// wordHas is staticHas for any word: one with expansions counts.
-func wordHas(w *syntax.Word, s string) bool {
-	if w == nil {
-		return false
-	}
-	var r resolver
-	r.parts(w.Parts, unquoted)
-	return r.dyn || strings.Contains(r.sb.String(), s)
 }
 
 // nameArgSubscript reports whether a builtin that takes variable names is

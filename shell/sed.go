@@ -29,22 +29,7 @@ func (a *analyzer) sed(sc scope, idx int, args []arg, cs callSite) {
 	if len(scripts) == 0 && !fromFile && len(operands) > 0 {
 		scripts = operands[:1]
 	}
-	for _, s := range scripts {
-		if s.dyn {
-			continue // already dynamic as an argument
-		}
-		cmds, runs, fromData := sedCommands(s.val)
-		if !runs {
-			continue
-		}
-		a.inline(sc, idx, "sed e", s, otherCode, "")
-		if fromData {
-			a.dynamic(idx, "sed: the script runs text from its input as a command")
-		}
-		for _, c := range cmds {
-			a.nested(sc, idx, arg{val: c, pos: s.pos}, "sed e")
-		}
-	}
+	a.commandsIn(sc, idx, scripts, "sed e", sedCommands, "sed: the script runs text from its input as a command")
 }
 
 // sedCommands scans a sed script. It returns the arguments of e commands,
