@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -241,12 +242,12 @@ func cliIdleMemory(base string, n int) {
 	}
 	time.Sleep(3 * time.Second)
 	var initRSS, initPss, ownerRSS, ownerPss []int64
-	for _, line := range strings.Split(cordon("session", "list"), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 3 {
-			continue
-		}
-		owner, _ := strconv.Atoi(f[2])
+	var list []struct {
+		Pid int `json:"pid"`
+	}
+	check(json.Unmarshal([]byte(cordon("session", "list", "--json")), &list))
+	for _, l := range list {
+		owner := l.Pid
 		ownerRSS = append(ownerRSS, procStatus(owner, "status")["VmRSS"])
 		ownerPss = append(ownerPss, procStatus(owner, "smaps_rollup")["Pss"])
 		// The init is a child of whichever thread of the owner forked it.
