@@ -79,6 +79,29 @@ var stateBuiltins = map[string]bool{
 	"trap": true, "fc": true, "compgen": true, "coproc": true,
 }
 
+// builtinCall returns the command a call runs in the shell itself, with
+// its arguments: through command and builtin (and their options), which
+// run the builtin they name. ok is false when the name is not static.
+func builtinCall(words []*syntax.Word) (name string, args []*syntax.Word, ok bool) {
+	name, ok = literal(words[0])
+	args = words[1:]
+	for ok && (name == "command" || name == "builtin") && len(args) > 0 {
+		for len(args) > 0 {
+			a, lit := literal(args[0])
+			if !lit || !strings.HasPrefix(a, "-") {
+				break
+			}
+			args = args[1:]
+		}
+		if len(args) == 0 {
+			break
+		}
+		name, ok = literal(args[0])
+		args = args[1:]
+	}
+	return name, args, ok
+}
+
 // findConsts works out the known variables of a parsed text. env holds the
 // caller's environment values the analysis may rely on.
 func findConsts(f *syntax.File, env map[string]string) *consts {
@@ -142,29 +165,10 @@ func findConsts(f *syntax.File, env map[string]string) *consts {
 			if len(n.Args) == 0 {
 				break
 			}
-			name, ok := literal(n.Args[0])
+			name, args, ok := builtinCall(n.Args)
 			if !ok {
 				off = true // could be any builtin
 				break
-			}
-			args := n.Args[1:]
-			if name == "command" && len(args) > 0 {
-				// command runs the builtin it names.
-				for len(args) > 0 {
-					a, ok := literal(args[0])
-					if !ok || !strings.HasPrefix(a, "-") {
-						break
-					}
-					args = args[1:]
-				}
-				if len(args) == 0 {
-					break
-				}
-				if name, ok = literal(args[0]); !ok {
-					off = true
-					break
-				}
-				args = args[1:]
 			}
 			switch {
 			case stateBuiltins[name]:

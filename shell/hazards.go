@@ -96,12 +96,11 @@ func hazards(f *syntax.File, src string) []string {
 			if len(n.Args) == 0 {
 				break
 			}
-			name, ok := literal(n.Args[0])
+			name, args, ok := builtinCall(n.Args)
 			if !ok {
 				anyWriter = true
 				break
 			}
-			args := n.Args[1:]
 			switch name {
 			case "test", "[", "printf", "wait", "read", "mapfile", "readarray", "unset", "getopts",
 				"declare", "typeset", "local", "export", "readonly", "shift":

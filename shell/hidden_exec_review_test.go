@@ -35,6 +35,9 @@ func TestReviewHiddenExecAgainstBash(t *testing.T) {
 		{"shift-arith", "shift 'a[$(touch marker)]'"},
 		{"printf-d", "printf '%d' 'a[$(touch marker)]'"},
 		{"dbracket-v-quoted", "[[ -v 'a[$(touch marker)]' ]]"},
+		// The same through command and builtin, which run the builtin.
+		{"command-read-subscript", "command read 'a[$(touch marker)]' <<< x"},
+		{"builtin-printf-v-subscript", "builtin printf -v 'a[$(touch marker)]' x"},
 		{"local-in-func", "f() { local 'a[$(touch marker)]'; }\nf"},
 		// Arithmetic evaluates a variable's value as an expression, and an
 		// array subscript in it expands command substitutions.
