@@ -173,18 +173,8 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 		Network: network, AllowHosts: f.allowHosts, Customize: customize,
 	}
 	resp, err := g.Run(cmd.Context(), req)
-	var denied *guard.DeniedError
-	var usage *guard.UsageError
-	switch {
-	case err == nil:
-	case errors.As(err, &denied):
-		return &exitError{code: ExitDenied, err: err}
-	case errors.As(err, &usage):
-		return usageErr("%v", err)
-	case errors.Is(err, linux.ErrNotFound):
-		return &exitError{code: ExitNotFound, err: err}
-	default:
-		return &exitError{code: ExitCordon, err: err}
+	if err != nil {
+		return &exitError{code: exitCode(err), err: err}
 	}
 	res := resp.Result
 	if f.jsonOut {
@@ -197,17 +187,7 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 		b, _ := json.Marshal(out)
 		fmt.Fprintln(stderr, string(b))
 	}
-	for _, w := range resp.Warnings {
-		fmt.Fprintf(stderr, "cordon: warning: %s\n", w)
-	}
-	for _, fd := range resp.Findings {
-		if fd.Severity.Rank() >= verify.SeverityMedium.Rank() {
-			fmt.Fprintf(stderr, "cordon: %s\n", fd)
-		}
-	}
-	if res.Reason != sandbox.ReasonExit && res.Reason != sandbox.ReasonSignal {
-		fmt.Fprintf(stderr, "cordon: stopped: %s\n", describe(res, resp.Limits))
-	}
+	reportRun(stderr, resp)
 	if res.ExitCode != 0 {
 		return &exitError{code: res.ExitCode}
 	}
@@ -330,6 +310,40 @@ func (f *execFlags) customize(cmd *cobra.Command) (func(*sandbox.Spec) error, er
 		spec.Network.RestrictTCP = f.landlockTCP
 		return nil
 	}, nil
+}
+
+// exitCode is cordon's exit status for a run the pipeline did not take
+// to its end: 126 denied or not approved, 2 a request that makes no
+// sense, 127 no such program, 125 anything else.
+func exitCode(err error) int {
+	var denied *guard.DeniedError
+	var usage *guard.UsageError
+	switch {
+	case errors.As(err, &denied):
+		return ExitDenied
+	case errors.As(err, &usage):
+		return ExitUsage
+	case errors.Is(err, linux.ErrNotFound):
+		return ExitNotFound
+	}
+	return ExitCordon
+}
+
+// reportRun tells on stderr what a person running the command should know
+// of the run: warnings, findings of medium severity and up, and the limit
+// that stopped it.
+func reportRun(stderr io.Writer, resp *guard.Response) {
+	for _, w := range resp.Warnings {
+		fmt.Fprintf(stderr, "cordon: warning: %s\n", w)
+	}
+	for _, fd := range resp.Findings {
+		if fd.Severity.Rank() >= verify.SeverityMedium.Rank() {
+			fmt.Fprintf(stderr, "cordon: %s\n", fd)
+		}
+	}
+	if res := resp.Result; res.Reason != sandbox.ReasonExit && res.Reason != sandbox.ReasonSignal {
+		fmt.Fprintf(stderr, "cordon: stopped: %s\n", describe(res, resp.Limits))
+	}
 }
 
 func describe(res *sandbox.Result, l sandbox.Limits) string {

@@ -24,7 +24,6 @@ import (
 	"github.com/cordon-sh/cordon/approval"
 	"github.com/cordon-sh/cordon/audit"
 	"github.com/cordon-sh/cordon/guard"
-	"github.com/cordon-sh/cordon/sandbox"
 	"github.com/cordon-sh/cordon/sandbox/linux"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -329,32 +328,11 @@ func runInSession(ctx context.Context, sess *guard.Session, f *sessionFlags, msg
 		Stdin: files[0], Stdout: files[1], Stderr: stderr,
 		Output: guard.OutputOptions{Terminal: isTerminal(files[1]), Idle: 50 * time.Millisecond},
 	})
-	var denied *guard.DeniedError
-	var usage *guard.UsageError
-	switch {
-	case err == nil:
-	case errors.As(err, &denied):
-		return sessionReply{Code: ExitDenied, Error: err.Error()}
-	case errors.As(err, &usage):
-		return sessionReply{Code: ExitUsage, Error: err.Error()}
-	case errors.Is(err, linux.ErrNotFound):
-		return sessionReply{Code: ExitNotFound, Error: err.Error()}
-	default:
-		return sessionReply{Code: ExitCordon, Error: err.Error()}
+	if err != nil {
+		return sessionReply{Code: exitCode(err), Error: err.Error()}
 	}
-	for _, w := range resp.Warnings {
-		fmt.Fprintf(stderr, "cordon: warning: %s\n", w)
-	}
-	for _, fd := range resp.Findings {
-		if fd.Severity.Rank() >= 2 {
-			fmt.Fprintf(stderr, "cordon: %s\n", fd)
-		}
-	}
-	res := resp.Result
-	if res.Reason != sandbox.ReasonExit && res.Reason != sandbox.ReasonSignal {
-		fmt.Fprintf(stderr, "cordon: stopped: %s\n", describe(res, resp.Limits))
-	}
-	return sessionReply{Code: res.ExitCode}
+	reportRun(stderr, resp)
+	return sessionReply{Code: resp.Result.ExitCode}
 }
 
 func newSessionExec() *cobra.Command {
