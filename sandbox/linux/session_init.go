@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -78,11 +79,37 @@ type forkResult struct {
 // dumping its stack, which would end the session. Notified to a channel
 // nobody reads, they are dropped. (Handlers, unlike ignored signals, are
 // reset at execve, so the commands still get the default dispositions.)
-var sessionSignals = []os.Signal{
-	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT,
-	unix.SIGBUS, unix.SIGFPE, unix.SIGUSR1, unix.SIGSEGV, unix.SIGUSR2, unix.SIGPIPE,
-	unix.SIGALRM, unix.SIGTERM, unix.SIGSTKFLT, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM,
-	unix.SIGPWR, unix.SIGSYS,
+func sessionSignals() []os.Signal {
+	sigs := []os.Signal{
+		unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT,
+		unix.SIGBUS, unix.SIGFPE, unix.SIGUSR1, unix.SIGSEGV, unix.SIGUSR2, unix.SIGPIPE,
+		unix.SIGALRM, unix.SIGTERM, unix.SIGSTKFLT, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM,
+		unix.SIGPWR, unix.SIGSYS,
+	}
+	return sigs
+}
+
+// ignoreRealtime sets the real-time signals but 33 (the runtime's own, for
+// per-thread system calls) to be ignored, with rt_sigaction directly. Sent
+// to the init, one of them now and then ended it (killed by that signal),
+// though the runtime has a handler for most and os/signal was told to
+// take them; ignored, the kernel drops them when they are sent. The
+// runtime resets the ones it handles to the default in the commands the
+// init forks; 32 and 34, which it does not, stay ignored in them (libc
+// installs its own handler for 32).
+func ignoreRealtime() {
+	type sigaction struct {
+		handler  uintptr
+		flags    uint64
+		restorer uintptr
+		mask     uint64
+	}
+	act := sigaction{handler: 1} // SIG_IGN
+	for n := 32; n <= 64; n++ {
+		if n != 33 {
+			unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(n), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+		}
+	}
 }
 
 // serveSession restricts the calling thread, reports the sandbox ready and
@@ -97,7 +124,8 @@ var sessionSignals = []os.Signal{
 // on unrestricted threads and deal only with the host's messages and the
 // init's own children; nothing a command controls reaches them.
 func serveSession(ctl int, rs *ruleset, filter []unix.SockFilter, lateData *unix.Rlimit, sigs chan os.Signal) status {
-	signal.Notify(sigs, sessionSignals...)
+	signal.Notify(sigs, sessionSignals()...)
+	ignoreRealtime()
 	st := status{}
 	if err := restrictThread(rs, filter, &st); err != nil {
 		st.Error = err.Error()

@@ -89,3 +89,21 @@ func TestReviewSessionAllSignalsToInit(t *testing.T) {
 		t.Errorf("the session did not survive signals to its init: %s", o.tail())
 	}
 }
+
+// What the init ignores to stay alive, the commands it starts mostly do
+// not: the runtime gives them back the default for every signal it
+// handles, which leaves 32 (libc's own, reset by libc) and 34 ignored.
+func TestSessionCommandSignalDefaults(t *testing.T) {
+	s := startSession(t, newSpec(t, workspace(t, nil)))
+	o := sessionRun(t, s, sandbox.Command{Args: []string{"/bin/cat", "/proc/self/status"}})
+	for _, line := range strings.Split(o.stdout, "\n") {
+		if strings.HasPrefix(line, "SigIgn:") {
+			// Bits 31 and 33: signals 32 and 34.
+			if f := strings.Fields(line); len(f) != 2 || f[1] != "0000000280000000" {
+				t.Errorf("a session command ignores signals: %s", line)
+			}
+			return
+		}
+	}
+	t.Fatalf("no SigIgn in %q", o.stdout)
+}
