@@ -26,6 +26,14 @@ const (
 	// SyncNone leaves writing back to the kernel. A record survives the
 	// death of the process that wrote it, not a crash of the machine.
 	SyncNone
+	// SyncBehind starts the fsync of each record when Append has written
+	// it, and returns without waiting for it: the caller goes on (hands
+	// the command's result over) while the disk catches up. Flush waits
+	// for every record appended so far, and Close flushes. A failed
+	// fsync is returned by the next Append, Flush or Close, and sticks.
+	// With a SigningKey it is SyncEvery: the head must not reach the
+	// disk before the line it names.
+	SyncBehind
 )
 
 // Options configure a Log.
@@ -46,6 +54,16 @@ type Log struct {
 
 	mu sync.Mutex // serialises this Log's appends; the flock serialises processes
 	f  *os.File
+
+	// SyncBehind: appends counts the records written, synced those known
+	// to be on disk; a goroutine (syncer) fsyncs while synced < appends.
+	smu      sync.Mutex
+	cond     *sync.Cond
+	appends  uint64
+	synced   uint64
+	syncErr  error
+	stopSync bool
+	syncDone chan struct{}
 }
 
 // DefaultPath returns the per-user log, $XDG_STATE_HOME/cordon/audit.jsonl,
@@ -65,7 +83,7 @@ func DefaultPath() (string, error) {
 // Open opens the log at path for appending, creating it (0600) and its
 // directory (0700) when missing.
 func Open(path string, opts Options) (*Log, error) {
-	if opts.Sync != SyncEvery && opts.Sync != SyncNone {
+	if opts.Sync != SyncEvery && opts.Sync != SyncNone && opts.Sync != SyncBehind {
 		return nil, fmt.Errorf("audit: unknown sync mode %d", opts.Sync)
 	}
 	if opts.SigningKey != nil && len(opts.SigningKey) != ed25519.PrivateKeySize {
@@ -83,14 +101,67 @@ func Open(path string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open audit log: %w", err)
 	}
-	if errors.Is(statErr, os.ErrNotExist) && opts.Sync == SyncEvery {
+	if opts.Sync == SyncBehind && opts.SigningKey != nil {
+		opts.Sync = SyncEvery
+	}
+	if errors.Is(statErr, os.ErrNotExist) && opts.Sync != SyncNone {
 		// The new file's name must survive a crash as well as its records.
 		if err := syncDir(dir); err != nil {
 			f.Close()
 			return nil, err
 		}
 	}
-	return &Log{path: path, opts: opts, f: f}, nil
+	l := &Log{path: path, opts: opts, f: f}
+	if opts.Sync == SyncBehind {
+		l.cond = sync.NewCond(&l.smu)
+		l.syncDone = make(chan struct{})
+		go l.syncer(f)
+	}
+	return l, nil
+}
+
+// fsync is (*os.File).Sync; tests replace it to hold or fail the fsync.
+var fsync = (*os.File).Sync
+
+// syncer fsyncs the log whenever records were appended since its last
+// fsync; one fsync covers every record written before it started.
+func (l *Log) syncer(f *os.File) {
+	defer close(l.syncDone)
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	for {
+		for l.synced == l.appends && !l.stopSync {
+			l.cond.Wait()
+		}
+		if l.synced == l.appends {
+			return
+		}
+		target := l.appends
+		l.smu.Unlock()
+		err := fsync(f)
+		l.smu.Lock()
+		if err != nil && l.syncErr == nil {
+			l.syncErr = fmt.Errorf("sync %s: %w", l.path, err)
+		}
+		l.synced = target
+		l.cond.Broadcast()
+	}
+}
+
+// Flush waits until every record appended so far is on disk, and returns
+// the error of a failed fsync. It returns at once for SyncEvery (Append
+// has waited) and SyncNone (nothing is waited for).
+func (l *Log) Flush() error {
+	if l.cond == nil {
+		return nil
+	}
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	want := l.appends
+	for l.synced < want && l.syncErr == nil {
+		l.cond.Wait()
+	}
+	return l.syncErr
 }
 
 // Path returns the file the log writes.
@@ -105,6 +176,14 @@ func (l *Log) Append(r *Record) error {
 	defer l.mu.Unlock()
 	if l.f == nil {
 		return fmt.Errorf("audit log %s: closed", l.path)
+	}
+	if l.cond != nil {
+		l.smu.Lock()
+		err := l.syncErr
+		l.smu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
 	if err := flock(l.f, lockEx); err != nil {
 		return err
@@ -140,10 +219,16 @@ func (l *Log) Append(r *Record) error {
 		}
 		return fmt.Errorf("append to %s: %w", l.path, err)
 	}
-	if l.opts.Sync == SyncEvery {
+	switch l.opts.Sync {
+	case SyncEvery:
 		if err := l.f.Sync(); err != nil {
 			return fmt.Errorf("sync %s: %w", l.path, err)
 		}
+	case SyncBehind:
+		l.smu.Lock()
+		l.appends++
+		l.cond.Signal()
+		l.smu.Unlock()
 	}
 	if l.opts.SigningKey != nil {
 		h := lineHash(line[:len(line)-1])
@@ -154,14 +239,27 @@ func (l *Log) Append(r *Record) error {
 	return nil
 }
 
-// Close closes the log. Appends after Close fail.
+// Close closes the log, once every record appended is on disk (for
+// SyncBehind), and returns the error of a failed fsync or of closing.
+// Appends after Close fail.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
 		return nil
 	}
-	err := l.f.Close()
+	var err error
+	if l.cond != nil {
+		l.smu.Lock()
+		l.stopSync = true
+		l.cond.Broadcast()
+		l.smu.Unlock()
+		<-l.syncDone
+		err = l.syncErr
+	}
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
 	l.f = nil
 	return err
 }

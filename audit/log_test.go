@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -39,8 +40,11 @@ func TestMain(m *testing.M) {
 func writer(path string) error {
 	n, _ := strconv.Atoi(os.Getenv(envCount))
 	opts := Options{}
-	if os.Getenv(envSync) == "none" {
+	switch os.Getenv(envSync) {
+	case "none":
 		opts.Sync = SyncNone
+	case "behind":
+		opts.Sync = SyncBehind
 	}
 	l, err := Open(path, opts)
 	if err != nil {
@@ -403,8 +407,8 @@ func TestConcurrentProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	start := time.Now()
 	var cmds []*exec.Cmd
-	for range procs {
-		cmds = append(cmds, startWriter(t, path, each, ""))
+	for i := range procs {
+		cmds = append(cmds, startWriter(t, path, each, []string{"", "behind"}[i%2]))
 	}
 	// Goroutines of this process append too, through their own Log.
 	l, err := Open(path, Options{Sync: SyncNone})
@@ -546,5 +550,94 @@ func TestLastSeq(t *testing.T) {
 		if seq, ok := lastSeq([]byte(tt.line)); seq != tt.seq || ok != tt.ok {
 			t.Errorf("lastSeq(%s) = %d, %v; want %d, %v", tt.line, seq, ok, tt.seq, tt.ok)
 		}
+	}
+}
+
+// SyncBehind: Append returns before the fsync is done, Flush and Close
+// wait for it, and a failed fsync fails the next Append, Flush and Close.
+func TestSyncBehind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	release := make(chan struct{})
+	started := make(chan struct{}, 100)
+	var fail error
+	fsync = func(f *os.File) error {
+		started <- struct{}{}
+		<-release
+		if fail != nil {
+			return fail
+		}
+		return f.Sync()
+	}
+	defer func() { fsync = (*os.File).Sync }()
+	l, err := Open(path, Options{Sync: SyncBehind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 1) // returns with its fsync held
+	<-started
+	appendN(t, l, 2) // written while the first fsync is held
+	if n := len(readLines(t, path)); n != 3 {
+		t.Fatalf("%d lines written before the fsync; want 3", n)
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- l.Flush() }()
+	select {
+	case err := <-flushed:
+		t.Fatalf("Flush returned (%v) while the fsync was held", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	release <- struct{}{} // the first fsync; a second covers records 2 and 3
+	<-started
+	select {
+	case err := <-flushed:
+		t.Fatalf("Flush returned (%v) before the records after the first fsync's start were synced", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	release <- struct{}{}
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	verifyOK(t, path, VerifyOptions{})
+
+	// A failing fsync: the next Append, Flush and Close report it. (The
+	// syncer reads fail only after it has taken the next record.)
+	fail = syscall.EIO
+	appendN(t, l, 1)
+	<-started
+	release <- struct{}{}
+	if err := l.Flush(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Flush after a failed fsync: %v", err)
+	}
+	if err := l.Append(&Record{Command: "true"}); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Append after a failed fsync: %v", err)
+	}
+	if err := l.Close(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Close after a failed fsync: %v", err)
+	}
+}
+
+// Close waits for the last fsync before it returns.
+func TestSyncBehindClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	var synced atomic.Bool
+	fsync = func(f *os.File) error {
+		time.Sleep(30 * time.Millisecond)
+		synced.Store(true)
+		return f.Sync()
+	}
+	defer func() { fsync = (*os.File).Sync }()
+	l, err := Open(path, Options{Sync: SyncBehind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, l, 1)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !synced.Load() {
+		t.Fatal("Close returned before the record's fsync")
+	}
+	if err := l.Flush(); err != nil {
+		t.Fatalf("Flush after Close: %v", err)
 	}
 }

@@ -32,7 +32,7 @@ func fileSetup(t testing.TB) (g *Guard, ws, home, outside, logPath string) {
 	pol, err := policy.Load(policy.Options{Workspace: ws})
 	must(t, err)
 	logPath = filepath.Join(t.TempDir(), "audit.jsonl")
-	l, err := audit.Open(logPath, audit.Options{Sync: audit.SyncNone})
+	l, err := audit.Open(logPath, audit.Options{Sync: audit.SyncBehind})
 	must(t, err)
 	t.Cleanup(func() { l.Close() })
 	g = &Guard{Policy: pol, Backend: linux.Backend{}, Audit: l, Home: home}

@@ -183,6 +183,14 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 	if req.KeepBackground && sess == nil {
 		return nil, &UsageError{errors.New("keeping background processes needs a session")}
 	}
+	if g.Audit != nil {
+		// Under audit.SyncBehind the last record's fsync may still be
+		// running: the next command waits for it, and a record that did
+		// not reach the disk stops the pipeline.
+		if err := g.Audit.Flush(); err != nil {
+			return nil, &AuditError{err}
+		}
+	}
 	resp := &Response{Command: text}
 	rec := &audit.Record{Command: text, Argv: req.Argv, Workspace: ws, Agent: req.Agent, Session: req.Session}
 	rec.Cwd, _ = os.Getwd()

@@ -50,7 +50,7 @@ func newGuard(t *testing.T, ws string) (*Guard, string) {
 		t.Fatal(err)
 	}
 	logPath := filepath.Join(t.TempDir(), "audit.jsonl")
-	l, err := audit.Open(logPath, audit.Options{Sync: audit.SyncNone})
+	l, err := audit.Open(logPath, audit.Options{Sync: audit.SyncBehind})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func newEnv(t testing.TB) *testEnv {
 		t.Fatal(err)
 	}
 	e.logPath = filepath.Join(t.TempDir(), "audit.jsonl")
-	l, err := audit.Open(e.logPath, audit.Options{Sync: audit.SyncNone})
+	l, err := audit.Open(e.logPath, audit.Options{Sync: audit.SyncBehind})
 	if err != nil {
 		t.Fatal(err)
 	}

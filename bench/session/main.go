@@ -76,7 +76,9 @@ func latency(base string, n int) {
 		"--tmpfs", "/tmp", "--bind", ws, ws, "--chdir", ws, "--new-session", "--die-with-parent", "/bin/true"}
 	// The whole pipeline in a warm session: the default policy judges the
 	// command, output goes through the checks, the workspace is listed
-	// before and after, and the audit log gets its record (fsync'd).
+	// before and after, and the audit log gets its record, fsync'd behind
+	// (as cordon session and cordon mcp do: the next command waits for
+	// it), before Run returns, or not at all.
 	// It has a workspace of its own: the cold runs make and remove their
 	// placeholders in theirs, which the change report of a shared one
 	// would have to wait out.
@@ -92,8 +94,9 @@ func latency(base string, n int) {
 		check(err)
 		return gs
 	}
-	gs, gsNoSync := pipeline(audit.SyncEvery), pipeline(audit.SyncNone)
+	gs, gsEvery, gsNoSync := pipeline(audit.SyncBehind), pipeline(audit.SyncEvery), pipeline(audit.SyncNone)
 	defer gs.Close()
+	defer gsEvery.Close()
 	defer gsNoSync.Close()
 	type runner struct {
 		name string
@@ -126,7 +129,14 @@ func latency(base string, n int) {
 				check(fmt.Errorf("exit %d", resp.Result.ExitCode))
 			}
 		}},
-		{"  same, audit not fsync'd", func() {
+		{"  audit fsync'd in Run", func() {
+			resp, err := gsEvery.Run(context.Background(), &guard.Request{Argv: []string{"/bin/true"}})
+			check(err)
+			if resp.Result.ExitCode != 0 {
+				check(fmt.Errorf("exit %d", resp.Result.ExitCode))
+			}
+		}},
+		{"  audit not fsync'd", func() {
 			resp, err := gsNoSync.Run(context.Background(), &guard.Request{Argv: []string{"/bin/true"}})
 			check(err)
 			if resp.Result.ExitCode != 0 {

@@ -158,7 +158,7 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	g, closeGuard, err := f.newGuard(ws, stderr)
+	g, closeGuard, err := f.newGuard(ws, stderr, audit.SyncEvery)
 	if err != nil {
 		return err
 	}

@@ -150,7 +150,7 @@ func runClaudeHook(cmd *cobra.Command, f *policyFlags, af *execFlags) error {
 	// cannot be recorded is not given, and the call is blocked.
 	rec := &audit.Record{Agent: "claude-code", Session: in.SessionID, Cwd: in.Cwd, Command: hookCommand(&in)}
 	record := func() error {
-		log, err := openAudit(af)
+		log, err := openAudit(af, audit.SyncEvery)
 		if err == nil && log != nil {
 			defer log.Close()
 			err = log.Append(rec)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cordon-sh/cordon/audit"
 	"io"
 	"io/fs"
 	"net"
@@ -95,7 +96,7 @@ func runMCP(cmd *cobra.Command, f *mcpFlags) error {
 	} else if !st.IsDir() {
 		return usageErr("--workspace %s: not a directory", f.workspace)
 	}
-	g, closeGuard, err := f.newGuard(ws, &lockedWriter{w: cmd.ErrOrStderr()})
+	g, closeGuard, err := f.newGuard(ws, &lockedWriter{w: cmd.ErrOrStderr()}, audit.SyncBehind)
 	if err != nil {
 		return err
 	}

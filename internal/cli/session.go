@@ -216,7 +216,7 @@ func serveSession(cmd *cobra.Command, f *sessionFlags) (err error) {
 	if err != nil {
 		return usageErr("--workspace: %v", err)
 	}
-	g, closeGuard, err := f.newGuard(ws, nil)
+	g, closeGuard, err := f.newGuard(ws, nil, audit.SyncBehind)
 	if err != nil {
 		return err
 	}
