@@ -48,17 +48,20 @@ func walk(root string, workers int, visit visitFunc, denied func(rel string)) er
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return fmt.Errorf("walk %s: not a directory", root)
 	}
-	w := &walker{root: root, visit: visit, denied: denied}
+	w := &walker{root: root, visit: visit, denied: denied, workers: max(1, workers), started: 1}
 	w.cond = sync.NewCond(&w.mu)
 	w.queue = append(w.queue, dirJob{"", st.Dev, st.Ino})
 	w.pending = 1
-	var wg sync.WaitGroup
-	for i := range max(1, workers) {
-		wg.Go(func() { w.work(i) })
-	}
-	wg.Wait()
+	// The caller is the first worker; the others start only when there
+	// are directories queued for them, so a small tree costs no
+	// goroutines.
+	w.work(0)
+	w.wg.Wait()
 	return w.err
 }
+
+// walkBufs holds the workers' getdents buffers between walks.
+var walkBufs = sync.Pool{New: func() any { return new([32 << 10]byte) }}
 
 type dirJob struct {
 	rel      string
@@ -75,10 +78,15 @@ type walker struct {
 	queue   []dirJob
 	pending int // directories queued or being read
 	err     error
+	workers int // at most
+	started int
+	wg      sync.WaitGroup
 }
 
 func (w *walker) work(worker int) {
-	buf := make([]byte, 32<<10)
+	b := walkBufs.Get().(*[32 << 10]byte)
+	defer walkBufs.Put(b)
+	buf := b[:]
 	var rel []byte
 	var subdirs []dirJob
 	for {
@@ -105,6 +113,13 @@ func (w *walker) work(worker int) {
 		}
 		w.queue = append(w.queue, subdirs...)
 		w.pending += len(subdirs) - 1
+		// One more worker while more directories wait than the
+		// workers can take at once.
+		if len(w.queue) > 1 && w.started < w.workers && w.err == nil {
+			i := w.started
+			w.started++
+			w.wg.Go(func() { w.work(i) })
+		}
 		w.mu.Unlock()
 		w.cond.Broadcast()
 	}

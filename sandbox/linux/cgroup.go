@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +24,9 @@ type cgroup struct {
 	version string            // "v2" or "v1"
 	dirs    map[string]string // controller ("memory", "pids", or "" for v2) → directory
 	limits  []string
+
+	evMu  sync.Mutex
+	evFDs map[string]int // event file → descriptor kept open, read with pread
 }
 
 var cgroupSeq atomic.Int64
@@ -240,28 +243,44 @@ func (cg *cgroup) events() (oom, pids bool) {
 func (cg *cgroup) eventCounts() (oom, pids int64) {
 	if cg.version == "v2" {
 		d := cg.dirs[""]
-		return eventCount(filepath.Join(d, "memory.events"), "oom_kill"),
-			eventCount(filepath.Join(d, "pids.events"), "max")
+		return cg.eventCount(filepath.Join(d, "memory.events"), "oom_kill"),
+			cg.eventCount(filepath.Join(d, "pids.events"), "max")
 	}
 	if d := cg.dirs["memory"]; d != "" {
-		oom = eventCount(filepath.Join(d, "memory.oom_control"), "oom_kill")
+		oom = cg.eventCount(filepath.Join(d, "memory.oom_control"), "oom_kill")
 	}
 	if d := cg.dirs["pids"]; d != "" {
-		pids = eventCount(filepath.Join(d, "pids.events"), "max")
+		pids = cg.eventCount(filepath.Join(d, "pids.events"), "max")
 	}
 	return oom, pids
 }
 
-// eventCount reads the counter key from a flat-keyed cgroup file.
-func eventCount(path, key string) int64 {
-	f, err := os.Open(path)
-	if err != nil {
+// eventCount reads the counter key from a flat-keyed cgroup file. The
+// file stays open: a session reads its counters around every command.
+func (cg *cgroup) eventCount(path, key string) int64 {
+	cg.evMu.Lock()
+	fd, ok := cg.evFDs[path]
+	if !ok {
+		var err error
+		if fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+			fd = -1
+		}
+		if cg.evFDs == nil {
+			cg.evFDs = map[string]int{}
+		}
+		cg.evFDs[path] = fd
+	}
+	cg.evMu.Unlock()
+	if fd < 0 {
 		return 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), " ")
+	var buf [1024]byte
+	n, err := unix.Pread(fd, buf[:], 0)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	for line := range strings.Lines(string(buf[:n])) {
+		k, v, ok := strings.Cut(line, " ")
 		if ok && k == key {
 			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 			return n
@@ -274,6 +293,14 @@ func eventCount(path, key string) int64 {
 // exited, when the kernel has killed everything in the PID namespace; the
 // last of those may take a moment to leave the cgroup.
 func (cg *cgroup) remove() {
+	cg.evMu.Lock()
+	for _, fd := range cg.evFDs {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+	cg.evFDs = nil
+	cg.evMu.Unlock()
 	for _, d := range cg.dirs {
 		for i := 0; i < 100; i++ {
 			err := os.Remove(d)
