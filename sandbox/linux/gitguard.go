@@ -1,13 +1,14 @@
 package linux
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/cordon-sh/cordon/internal/gitrisk"
 )
 
 // Some protected paths cannot be held by a placeholder when they are
@@ -47,22 +48,6 @@ func quarantine(path string, found []string) string {
 	}
 	return fmt.Sprintf("the run left %s; it was moved to %s", what, aside)
 }
-
-// gitCommandKeys are config keys, in lower case, whose value git runs as a
-// command, that point git at other config or code, or that change where
-// it looks for them. A key ending in "." stands for its whole section.
-var gitCommandKeys = []string{
-	"core.fsmonitor", "core.hookspath", "core.sshcommand", "core.pager", "core.editor",
-	"core.askpass", "core.gitproxy", "core.alternaterefscommand", "core.worktree",
-	"sequence.editor", "gpg.program", "gpg.ssh.program", "gpg.x509.program",
-	"uploadpack.packobjectshook", "receive.procreceiverefs", "extensions.worktreeconfig",
-	"include.", "includeif.", "filter.", "diff.", "merge.", "alias.", "credential.",
-	"remote.", "url.", "protocol.", "safe.", "http.", "pager.", "difftool.",
-	"mergetool.", "interactive.", "submodule.", "uploadpack.", "receive.", "ssh.",
-}
-
-// maxConfig is the largest config read; a larger one counts as risky.
-const maxConfig = 4 << 20
 
 // checkNewRepo inspects the repository at dir, created during the run, and
 // moves it aside if it is not the inert repository git init makes.
@@ -105,50 +90,17 @@ func riskyHooks(dir string) []string {
 	return out
 }
 
-// riskyConfig lists the config keys that make git run commands. It reads
-// the whole file: a key hidden behind a long line is still a key.
+// riskyConfig lists the entries of the config at path that make git run
+// commands (see gitrisk.Config).
 func riskyConfig(path string) []string {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfig+1))
-	if err != nil || len(data) > maxConfig {
-		return []string{"an unreadable or oversized config"}
+	data, err := io.ReadAll(io.LimitReader(f, gitrisk.MaxConfig+1))
+	if err != nil {
+		return []string{"an unreadable config"}
 	}
-	var out []string
-	section := ""
-	for _, raw := range bytes.Split(data, []byte("\n")) {
-		line := strings.TrimSpace(string(raw))
-		for line != "" {
-			if line[0] == '#' || line[0] == ';' {
-				break
-			}
-			if line[0] == '[' {
-				end := strings.IndexByte(line, ']')
-				if end < 0 {
-					return append(out, "an unparsable config")
-				}
-				// [filter "x"] → filter.x; [core] → core.
-				name := strings.TrimSpace(line[1:end])
-				if sec, sub, ok := strings.Cut(name, " "); ok {
-					name = sec + "." + strings.Trim(strings.TrimSpace(sub), `"`)
-				}
-				section = strings.ToLower(name)
-				line = strings.TrimSpace(line[end+1:])
-				continue
-			}
-			key, _, _ := strings.Cut(line, "=")
-			full := section + "." + strings.ToLower(strings.TrimSpace(key))
-			for _, k := range gitCommandKeys {
-				if full == k || (strings.HasSuffix(k, ".") && strings.HasPrefix(full, k)) {
-					out = append(out, full)
-					break
-				}
-			}
-			break
-		}
-	}
-	return out
+	return gitrisk.Config(data)
 }

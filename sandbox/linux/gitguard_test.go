@@ -7,35 +7,6 @@ import (
 	"testing"
 )
 
-func TestRiskyConfig(t *testing.T) {
-	tests := []struct {
-		config string
-		want   string // comma-joined findings
-	}{
-		{"[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n", ""},
-		{"[core]\n\tfsmonitor = touch /tmp/x\n", "core.fsmonitor"},
-		{"[Core]\n\tHooksPath = /tmp/h\n", "core.hookspath"},
-		{"[core] sshCommand = sh -c id\n", "core.sshcommand"},
-		{"[filter \"lfs\"]\n\tclean = sh -c id\n", "filter.lfs.clean"},
-		{"[alias]\n\tst = !sh -c id\n", "alias.st"},
-		{"[include]\n\tpath = ../evil\n", "include.path"},
-		{"[user]\n\tname = n\n\temail = e\n[branch \"main\"]\n\tremote = origin\n", ""},
-		{"[core\n", "an unparsable config"},
-		{"# " + strings.Repeat("x", 70000) + "\n[core]\n\tfsmonitor = x\n", "core.fsmonitor"},
-		{"[core]\n\tbare = false\n[extensions]\n\tworktreeConfig = true\n", "extensions.worktreeconfig"},
-	}
-	dir := t.TempDir()
-	for _, tt := range tests {
-		p := filepath.Join(dir, "config")
-		if err := os.WriteFile(p, []byte(tt.config), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if got := strings.Join(riskyConfig(p), ","); got != tt.want {
-			t.Errorf("%q: got %q, want %q", tt.config, got, tt.want)
-		}
-	}
-}
-
 func TestCheckNewRepo(t *testing.T) {
 	ws := t.TempDir()
 	git := filepath.Join(ws, ".git")
@@ -52,5 +23,28 @@ func TestCheckNewRepo(t *testing.T) {
 	}
 	if _, err := os.Stat(git); !os.IsNotExist(err) {
 		t.Fatal("the repository with a hook was not moved aside")
+	}
+}
+
+// What git clone leaves is not a risky repository; a remote whose URL runs
+// a command, or an upload-pack command, is.
+func TestCheckNewRepoClone(t *testing.T) {
+	ws := t.TempDir()
+	git := filepath.Join(ws, ".git")
+	os.MkdirAll(filepath.Join(git, "hooks"), 0o755)
+	cloned := "[core]\n\trepositoryformatversion = 0\n\tbare = false\n" +
+		"[remote \"origin\"]\n\turl = https://example.com/x.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n" +
+		"[branch \"main\"]\n\tremote = origin\n\tmerge = refs/heads/main\n"
+	os.WriteFile(filepath.Join(git, "config"), []byte(cloned), 0o644)
+	if w := checkNewRepo(git); w != "" {
+		t.Fatalf("a cloned repository was moved aside: %s", w)
+	}
+	for _, extra := range []string{"\tuploadpack = sh -c id\n", "\tpushurl = ext::sh -c id\n"} {
+		cfg := strings.Replace(cloned, "\tfetch", extra+"\tfetch", 1)
+		os.WriteFile(filepath.Join(git, "config"), []byte(cfg), 0o644)
+		if w := checkNewRepo(git); !strings.Contains(w, "moved to") {
+			t.Fatalf("%q: not moved aside (%q)", extra, w)
+		}
+		os.MkdirAll(filepath.Join(git, "hooks"), 0o755)
 	}
 }
