@@ -231,6 +231,11 @@ func (v *fileView) checkWrite(rel string) error {
 			return deny(RuleFileProtected, "%s is protected: it stays read-only in the workspace (%s)", rel, p)
 		}
 	}
+	if ctl := verify.GitControl(filepath.ToSlash(rel)); ctl != "" {
+		// The same in a repository nested in the workspace: a hook or
+		// config written there would be obeyed by git on the host.
+		return deny(RuleFileProtected, "%s is protected: git obeys it (a %s of a repository in the workspace)", rel, ctl)
+	}
 	if abs := filepath.Join(v.ws, rel); under(abs, v.masked) {
 		return deny(RuleFileMasked, "%s is hidden from the sandbox", abs)
 	}

@@ -74,8 +74,17 @@ func TestViewAlone(t *testing.T) {
 	wantDenied(t, err, RuleFileMasked, "masked")
 	_, err = v.resolveRead(ws, "/proc/self/environ")
 	wantDenied(t, err, RuleFileHost)
-	for _, rel := range []string{".git/hooks/pre-commit", ".git/config", ".envrc", ".cordon.yaml"} {
+	for _, rel := range []string{".git/hooks/pre-commit", ".git/config", ".envrc", ".cordon.yaml",
+		// The same in a repository nested in the workspace, and in a
+		// submodule's git directory.
+		"sub/.git/hooks/pre-commit", "sub/.git/config", "a/b/.git/config.worktree", "sub/.git",
+		".git/modules/lib/hooks/post-checkout", "sub/.git/modules/lib/config"} {
 		wantDenied(t, v.checkWrite(rel), RuleFileProtected)
+	}
+	for _, rel := range []string{"sub/.git/info/exclude", "sub/.gitignore", "sub/git/config", "sub/.github/x"} {
+		if err := v.checkWrite(rel); err != nil {
+			t.Errorf("%s: %v", rel, err)
+		}
 	}
 	wantDenied(t, v.checkWrite("../x"), RuleFileOutside)
 

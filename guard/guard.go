@@ -306,6 +306,9 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 			resp.Changes = rep
 			resp.Findings = append(resp.Findings, rep.Findings...)
 			rec.Changes = auditChanges(rep)
+			// What a later git run on the host would obey is put right
+			// now, every process of the command being gone.
+			resp.Warnings = append(resp.Warnings, fixGit(ws, rep.Git)...)
 		}
 	}
 	rec.Stdout, rec.Stderr = outs.digests()
@@ -316,6 +319,7 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 	}
 	if err != nil {
 		rec.Error = err.Error()
+		rec.Warnings = append(rec.Warnings, resp.Warnings...)
 		if aerr := record(); aerr != nil {
 			return resp, aerr
 		}

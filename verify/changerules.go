@@ -161,6 +161,46 @@ func gitRule(rel string) (gitPlace, *pathRule) {
 	return gitInternal, nil
 }
 
+// GitControl says whether rel (relative to the workspace, with /) is a
+// path through which a later git command on the host would run code or
+// read configuration, in the repository at the workspace's root or in any
+// nested one or submodule: "hook" (hooks/ or a hook in it, samples
+// aside), "config" (config, config.worktree), "commondir", or "gitdir"
+// (the .git directory or file itself). Otherwise it returns "".
+func GitControl(rel string) string {
+	i := gitElem(rel)
+	if i < 0 {
+		return ""
+	}
+	if i+4 == len(rel) {
+		return "gitdir"
+	}
+	in := rel[i+5:]
+	if in == "hooks" || strings.HasPrefix(in, "modules/") && strings.HasSuffix(in, "/hooks") {
+		return "hook" // the directory itself, replaced by a symlink, say
+	}
+	place, rule := gitRule(rel)
+	switch {
+	case place != gitListed || rule == nil || rule.severity != SeverityHigh:
+		return ""
+	case rule.rule == "git-hooks":
+		return "hook"
+	case path.Base(rel) == "commondir":
+		return "commondir"
+	}
+	return "config"
+}
+
+// keepGit says whether the snapshot keeps rel's content: a git config or
+// commondir, so that a change to it can be compared and undone.
+func keepGit(rel string) bool {
+	switch GitControl(rel) {
+	case "config", "commondir":
+		return true
+	}
+	return false
+}
+
 // gitElem returns the offset of the first ".git" element of rel, or -1.
 func gitElem(rel string) int {
 	for i := 0; ; {

@@ -114,8 +114,26 @@ type Counts struct {
 	Findings int `json:"findings"`
 }
 
+// GitChange is a created or modified path that git obeys: a hook, a
+// config, a commondir, or a .git file or directory (see GitControl).
+type GitChange struct {
+	Path    string
+	Control string    // "hook", "config", "commondir" or "gitdir"
+	Kind    EntryKind // of the path now
+	Created bool
+	// Old is the content before the command, for a config or commondir
+	// that was a regular file of at most 256 KiB; nil otherwise.
+	Old []byte
+}
+
 // ChangeReport is what a command changed in the workspace.
 type ChangeReport struct {
+	// Git lists every created or modified path that git obeys, in any
+	// repository of the workspace, whatever MaxEntries and MaxFindings
+	// left out of the lists: what the pipeline puts right before anyone
+	// runs git there. It is not part of the report's JSON.
+	Git []GitChange `json:"-"`
+
 	Created  []Change `json:"created,omitempty"`
 	Modified []Change `json:"modified,omitempty"`
 	Deleted  []Change `json:"deleted,omitempty"`
@@ -167,8 +185,8 @@ func Snapshot(root string, opts ChangeOptions) (*Snap, error) {
 		rel := string(relb)
 		recs[w] = append(recs[w], rec{rel, e})
 		newest[w] = max(newest[w], e.ctime)
-		if e.mode&unix.S_IFMT == unix.S_IFREG && keepContent(string(name)) && e.size <= maxKept &&
-			gitElem(rel) < 0 && !s.skip.skipped(rel) {
+		if e.mode&unix.S_IFMT == unix.S_IFREG && e.size <= maxKept &&
+			(keepContent(string(name)) && gitElem(rel) < 0 && !s.skip.skipped(rel) || keepGit(rel)) {
 			if b, err := readAt(dirfd, string(name), maxKept); err == nil {
 				mu.Lock()
 				s.kept[rel] = b
@@ -594,6 +612,15 @@ func (s *Snap) judge(c changed, r *ChangeReport) (Change, *[]Change, []Finding) 
 				sev = SeverityMedium
 			}
 			finds = append(finds, finding("special-file", sev, "special file ("+fileMode(c.e.mode).String()+")"))
+		}
+	}
+	if !deleted && place != notGit {
+		if ctl := GitControl(c.rel); ctl != "" {
+			g := GitChange{Path: c.rel, Control: ctl, Kind: ch.Kind, Created: old == nil}
+			if old != nil && keepGit(c.rel) {
+				g.Old = s.kept[c.rel]
+			}
+			r.Git = append(r.Git, g)
 		}
 	}
 	switch {

@@ -695,3 +695,65 @@ func BenchmarkChangesFind(b *testing.B) {
 		}
 	}
 }
+
+func TestGitControl(t *testing.T) {
+	for rel, want := range map[string]string{
+		".git":                                 "gitdir",
+		"sub/.git":                             "gitdir",
+		".git/hooks":                           "hook",
+		"sub/.git/hooks/pre-commit":            "hook",
+		"sub/.git/hooks/pre-commit.sample":     "",
+		".git/modules/lib/hooks":               "hook",
+		".git/modules/lib/hooks/post-checkout": "hook",
+		"a/b/.git/config":                      "config",
+		".git/modules/lib/config":              "config",
+		"sub/.git/config.worktree":             "config",
+		"sub/.git/worktrees/w/commondir":       "commondir",
+		"sub/.git/info/attributes":             "",
+		"sub/.git/objects/ab/cdef":             "",
+		"sub/.git/index":                       "",
+		"sub/.github/workflows/ci.yml":         "",
+		"sub/git/config":                       "",
+		"x.git/config":                         "",
+	} {
+		if got := GitControl(rel); got != want {
+			t.Errorf("GitControl(%q) = %q, want %q", rel, got, want)
+		}
+	}
+}
+
+// The report lists every change git would obey, untruncated, with a
+// modified config's old content.
+func TestChangeReportGit(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "sub/.git/config", "[core]\n\tbare = false\n", 0o644)
+	write(t, root, "sub/.git/HEAD", "ref: refs/heads/main\n", 0o644)
+	s, err := Snapshot(root, ChangeOptions{MaxEntries: 1, MaxFindings: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, root, "sub/.git/config", "[core]\n\tbare = false\n\tfsmonitor = x\n", 0o644)
+	write(t, root, "sub/.git/HEAD", "ref: refs/heads/other\n", 0o644)
+	for i := range 5 {
+		write(t, root, fmt.Sprintf("r%d/.git/hooks/post-checkout", i), "#!/bin/sh\n", 0o755)
+	}
+	r, err := s.Diff()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]GitChange{}
+	for _, g := range r.Git {
+		got[g.Path] = g
+	}
+	if c := got["sub/.git/config"]; c.Control != "config" || c.Created || string(c.Old) != "[core]\n\tbare = false\n" {
+		t.Errorf("config: %+v", c)
+	}
+	for i := range 5 {
+		if c := got[fmt.Sprintf("r%d/.git/hooks/post-checkout", i)]; c.Control != "hook" || !c.Created {
+			t.Errorf("hook %d: %+v", i, c)
+		}
+	}
+	if _, ok := got["sub/.git/HEAD"]; ok {
+		t.Error("HEAD listed")
+	}
+}
