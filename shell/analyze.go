@@ -94,6 +94,45 @@ func (z *Analyzer) AnalyzeEnv(src string, env map[string]string) (*Analysis, err
 	return res, nil
 }
 
+// maxLoopValues bounds the words of a for loop whose body is analysed
+// once per word; a longer list leaves the variable unknown.
+const maxLoopValues = 32
+
+// loopValues returns the words a for loop's variable takes, when the
+// variable is one the analysis may follow (consts.loopVar) and every word
+// is static: a literal, or a glob pattern (whose value is a path it
+// matches). Brace expansion is followed.
+func (a *analyzer) loopValues(sc scope, c *syntax.ForClause) ([]arg, bool) {
+	it, ok := c.Loop.(*syntax.WordIter)
+	if !ok || it.Name == nil || !it.InPos.IsValid() || len(it.Items) == 0 || !sc.vars.loopVar(it.Name.Value) {
+		return nil, false
+	}
+	var discard []syntax.Node
+	var vals []arg
+	// SplitBraces rewrites the word it is given: work on copies.
+	clone := func(w *syntax.Word) *syntax.Word {
+		return &syntax.Word{Parts: append([]syntax.WordPart(nil), w.Parts...)}
+	}
+	for _, w := range it.Items {
+		if strings.Contains(source(sc.src, w), "~") {
+			return nil, false // bash expands an unquoted ~ in a loop's words; not worth the doubt
+		}
+		if split, groups := clone(w), 0; syntax.SplitBraces(split) && braceWords(split, &groups) > maxLoopValues {
+			return nil, false
+		}
+		vals = a.appendWord(sc, vals, clone(w), &discard)
+		if len(vals) > maxLoopValues {
+			return nil, false
+		}
+	}
+	for _, v := range vals {
+		if v.dyn || v.proc {
+			return nil, false
+		}
+	}
+	return vals, true
+}
+
 // analyzer holds the state of one call to Analyze.
 type analyzer struct {
 	res *Analysis
@@ -146,6 +185,12 @@ func (sc scope) at(p syntax.Pos) Pos {
 // with returns the scope extended with one more Via element.
 func (sc scope) with(via string) scope {
 	sc.via = append(sc.via[:len(sc.via):len(sc.via)], via)
+	return sc
+}
+
+// withVars returns the scope with other known variables.
+func (sc scope) withVars(vars *consts) scope {
+	sc.vars = vars
 	return sc
 }
 
@@ -262,6 +307,15 @@ func (a *analyzer) compound(sc scope, cmd syntax.Command, in *feed) {
 	case *syntax.ForClause:
 		if c.Loop != nil {
 			a.scan(sc, c.Loop)
+		}
+		if vals, ok := a.loopValues(sc, c); ok {
+			// The body is analysed once for each value the variable takes.
+			it := c.Loop.(*syntax.WordIter)
+			from, to := c.DoPos.Offset(), c.DonePos.Offset()
+			for _, v := range vals {
+				a.stmts(sc.withVars(sc.vars.withLoop(it.Name.Value, v.val, v.glob, from, to)), c.Do)
+			}
+			break
 		}
 		a.stmts(sc, c.Do)
 	case *syntax.CaseClause:

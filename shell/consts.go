@@ -28,6 +28,13 @@ import (
 // process and resolves nothing.
 type consts struct {
 	vals map[string]constVal
+	// off says that variables can change in ways the analysis does not
+	// follow: nothing is known, loop variables included.
+	off bool
+	// loopVars are the variables bound by exactly one for loop and
+	// assigned nowhere else: within that loop's body their value is
+	// each word of the loop in turn (see withLoop).
+	loopVars map[string]bool
 	// hdocs are the here-document bodies: bash expands them when their
 	// command runs, which may be before an assignment written earlier in
 	// the text (cat <<EOF; X=1), so nothing is resolved in them.
@@ -37,24 +44,42 @@ type consts struct {
 type constVal struct {
 	val  string
 	from uint // offset in the text from which the value holds
+	to   uint // offset where it stops holding; 0: the end of the text
+	glob bool // val is a glob pattern: the value is a path it matches
 }
 
 // lookup returns the value of name at offset off, if it is known there.
-func (c *consts) lookup(name string, off uint) (string, bool) {
+func (c *consts) lookup(name string, off uint) (constVal, bool) {
 	if c == nil {
-		return "", false
+		return constVal{}, false
 	}
 	v, ok := c.vals[name]
-	if !ok || off < v.from {
-		return "", false
+	if !ok || off < v.from || v.to != 0 && off >= v.to {
+		return constVal{}, false
 	}
 	for _, h := range c.hdocs {
 		if h[0] <= off && off < h[1] {
-			return "", false
+			return constVal{}, false
 		}
 	}
-	return v.val, true
+	return v, true
 }
+
+// withLoop returns c with name known as val (a glob pattern when glob)
+// between the offsets from and to: the body of a for loop, analysed once
+// for each of its words.
+func (c *consts) withLoop(name, val string, glob bool, from, to uint) *consts {
+	n := &consts{vals: make(map[string]constVal, len(c.vals)+1), hdocs: c.hdocs, loopVars: c.loopVars}
+	for k, v := range c.vals {
+		n.vals[k] = v
+	}
+	n.vals[name] = constVal{val: val, from: from, to: to, glob: glob}
+	return n
+}
+
+// loopVar reports whether name is a loop variable whose values the
+// analysis may follow.
+func (c *consts) loopVar(name string) bool { return c != nil && !c.off && c.loopVars[name] }
 
 // varName is what a variable name looks like.
 var varName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
@@ -107,6 +132,7 @@ func builtinCall(words []*syntax.Word) (name string, args []*syntax.Word, ok boo
 func findConsts(f *syntax.File, env map[string]string) *consts {
 	writes := map[string]int{}
 	tainted := map[string]bool{}
+	loops := map[string]int{}
 	var hdocs [][2]uint
 	off := false
 	syntax.Walk(f, func(n syntax.Node) bool {
@@ -129,6 +155,7 @@ func findConsts(f *syntax.File, env map[string]string) *consts {
 		case *syntax.ForClause:
 			if it, ok := n.Loop.(*syntax.WordIter); ok && it.Name != nil {
 				tainted[it.Name.Value] = true
+				loops[it.Name.Value]++
 				if it.Name.Value == "IFS" {
 					off = true
 				}
@@ -150,6 +177,7 @@ func findConsts(f *syntax.File, env map[string]string) *consts {
 			}
 			if n.Exp != nil && (n.Exp.Op == syntax.AssignUnset || n.Exp.Op == syntax.AssignUnsetOrNull) && n.Param != nil {
 				tainted[n.Param.Value] = true
+				writes[n.Param.Value]++ // it may assign
 				if n.Excl {
 					off = true // ${!ref:=v} assigns the variable ref names
 				}
@@ -193,9 +221,17 @@ func findConsts(f *syntax.File, env map[string]string) *consts {
 		}
 		return true
 	})
-	c := &consts{vals: map[string]constVal{}, hdocs: hdocs}
+	c := &consts{vals: map[string]constVal{}, hdocs: hdocs, off: off}
 	if off {
 		return c
+	}
+	for name, n := range loops {
+		if n == 1 && writes[name] == 0 && !specialVars[name] && !strings.HasPrefix(name, "BASH") {
+			if c.loopVars == nil {
+				c.loopVars = map[string]bool{}
+			}
+			c.loopVars[name] = true
+		}
 	}
 	for name, v := range env {
 		if writes[name] == 0 && !tainted[name] && varName().MatchString(name) {

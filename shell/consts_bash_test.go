@@ -90,3 +90,72 @@ func TestConstsAgainstBash(t *testing.T) {
 }
 
 func pick(r *rand.Rand, list []string) string { return list[r.IntN(len(list))] }
+
+// The same for loop variables: a loop whose body prints its variable;
+// whenever the analysis resolves every printf of the body, bash must
+// print exactly their arguments, in order.
+func TestLoopsAgainstBash(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash is not installed")
+	}
+	home := t.TempDir()
+	env := map[string]string{"HOME": home}
+	items := []string{`1`, `abc`, `'a b'`, `"a b"`, `''`, `x\ y`, `'*'`, `"$HOME"`, `$(printf z)`, `'-n'`,
+		`{a,b}`, `{1..3}`, `'{a,b}'`, `~/x`, `"$Y"`, `$Y`, `%s`}
+	pre := []string{"", "Y=1\n", "Y='p q'\n", "X=0\n", "read X <<< v\n", "f() { X=f; }\n", ": ${X:=d}\n"}
+	body := []string{"", "X=b; ", "f; ", "for X in c; do :; done; ", "unset X; "}
+	uses := []string{`"$X"`, `$X`, `"[$X]"`, `"$X$X"`, `"${X}y"`, `'$X'`}
+	r := rand.New(rand.NewPCG(3, 4))
+	checked := 0
+	for range 7000 {
+		var list []string
+		for range 1 + r.IntN(3) {
+			list = append(list, pick(r, items))
+		}
+		var words []string
+		for range 1 + r.IntN(2) {
+			words = append(words, pick(r, uses))
+		}
+		src := pick(r, pre) + "for X in " + strings.Join(list, " ") + "; do " + pick(r, body) +
+			`printf '[%s]\n' ` + strings.Join(words, " ") + "; done"
+		an, err := AnalyzeEnv(src, env)
+		if err != nil {
+			t.Fatalf("%q: %v", src, err)
+		}
+		var want strings.Builder
+		resolved := true
+		for _, c := range an.Commands {
+			if c.Name != "printf" {
+				continue
+			}
+			if c.Dynamic || slices.ContainsFunc(c.Args[1:], func(a string) bool { return strings.ContainsAny(a, "*?[") }) {
+				resolved = false
+				break
+			}
+			for _, a := range c.Args[1:] {
+				want.WriteString("[" + a + "]\n")
+			}
+		}
+		// A body printed once stands for every turn of the loop only
+		// when the analysis followed the variable: some word must use it.
+		if !resolved || !slices.ContainsFunc(words, func(w string) bool { return w != `'$X'` }) {
+			continue
+		}
+		cmd := exec.Command(bash, "--norc", "--noprofile", "-c", src)
+		cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}
+		cmd.Dir = t.TempDir()
+		out, err := cmd.Output()
+		if err != nil {
+			continue
+		}
+		if string(out) != want.String() {
+			t.Errorf("script:\n%s\nanalysis: %q\nbash printed: %q", src, want.String(), out)
+		}
+		checked++
+	}
+	t.Logf("%d loops the analysis resolved, checked against bash", checked)
+	if checked < 250 {
+		t.Fatalf("only %d loops resolved: the generator no longer exercises the analysis", checked)
+	}
+}

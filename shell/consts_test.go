@@ -80,3 +80,56 @@ func TestConsts(t *testing.T) {
 		t.Error("echo $HOME resolved without an environment")
 	}
 }
+
+// A for loop's body is analysed once for each word of the loop, when the
+// variable is bound by that loop alone and nothing else may change it.
+func TestLoopVariables(t *testing.T) {
+	tests := []struct {
+		src  string
+		want [][]string // the argv of each command named cmd, in order; nil: unknown
+	}{
+		{`for i in 1 2 3; do cmd $i; done`, [][]string{{"cmd", "1"}, {"cmd", "2"}, {"cmd", "3"}}},
+		{`for d in a 'b c'; do cmd "$d/x"; done`, [][]string{{"cmd", "a/x"}, {"cmd", "b c/x"}}},
+		{`for i in {1..2}; do cmd "n$i"; done`, [][]string{{"cmd", "n1"}, {"cmd", "n2"}}},
+		{`for f in *.go; do cmd "$f"; done`, [][]string{{"cmd", "*.go"}}}, // a path the pattern matches
+		{`X=1; for i in a; do cmd $X $i; done`, [][]string{{"cmd", "1", "a"}}},
+		{`for i in a b; do for j in c; do cmd $i$j; done; done`, [][]string{{"cmd", "ac"}, {"cmd", "bc"}}},
+
+		{`for f in *.go; do cmd $f; done`, nil},                        // unquoted: a name with spaces splits
+		{`for i in 'a b'; do cmd $i; done`, nil},                       // split
+		{`for i in a; do i=x; cmd $i; done`, nil},                      // assigned in the body
+		{`f() { i=x; }; for i in a; do f; cmd $i; done`, nil},          // in a function
+		{`for i in a; do :; done; cmd $i`, nil},                        // after the loop: its last value
+		{`for i in a b; do for i in c; do :; done; cmd $i; done`, nil}, // bound twice
+		{`for i in $(ls); do cmd $i; done`, nil},                       // words not static
+		{`for i in a; do read i; cmd $i; done`, nil},                   // read
+		{`for i in a; do eval i=x; cmd $i; done`, nil},                 // eval
+		{`for i; do cmd $i; done`, nil},                                // the positional parameters
+		{`for i in {1..100}; do cmd $i; done`, nil},                    // too many to follow
+		{`for i in a; do (( i++ )); cmd $i; done`, nil},                // arithmetic
+		{`for i in a; do : ${i:=x}; cmd $i; done`, nil},                // ${i:=...}
+		{`for RANDOM in a; do cmd $RANDOM; done`, nil},                 // special
+		{`for i in a; do sh -c 'cmd $i'; done`, nil},                   // another shell
+		{`for i in a; do cmd $i; done &` + "\n" + `i=b; cmd $i`, nil},  // assigned elsewhere
+	}
+	for _, tt := range tests {
+		an, err := Analyze(tt.src)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.src, err)
+		}
+		var got [][]string
+		dynamic := false
+		for _, c := range an.Commands {
+			if c.Name == "cmd" {
+				got = append(got, append([]string{c.Name}, c.Args...))
+				dynamic = dynamic || c.Dynamic
+			}
+		}
+		switch {
+		case tt.want == nil && !dynamic:
+			t.Errorf("%s: %q resolved, want unknown", tt.src, got)
+		case tt.want != nil && (dynamic || !slices.EqualFunc(got, tt.want, slices.Equal)):
+			t.Errorf("%s: %q (dynamic %v), want %q", tt.src, got, dynamic, tt.want)
+		}
+	}
+}

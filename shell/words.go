@@ -244,11 +244,23 @@ func (r *resolver) param(p *syntax.ParamExp, q quoting) {
 		return
 	}
 	v, ok := r.vars.lookup(p.Param.Value, p.Pos().Offset())
-	if !ok || q == unquoted && (v == "" || strings.ContainsAny(v, " \t\n*?[]{}\\")) {
+	if ok && v.glob {
+		if q == unquoted {
+			// A path with a space splits into words that need not
+			// match the pattern at all ("-rf .. x.go").
+			r.dyn = true
+			return
+		}
+		// One path the loop's pattern matched: judged as the pattern.
+		r.glob = true
+		r.sb.WriteString(v.val)
+		return
+	}
+	if !ok || q == unquoted && (v.val == "" || strings.ContainsAny(v.val, " \t\n*?[]{}\\")) {
 		r.dyn = true
 		return
 	}
-	r.sb.WriteString(v)
+	r.sb.WriteString(v.val)
 }
 
 // lit removes the backslash escapes of a literal part; an unquoted one
