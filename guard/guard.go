@@ -82,6 +82,10 @@ type Request struct {
 	// session.keep_background allows it, leaves what the command starts
 	// in the background running into the next commands.
 	KeepBackground bool
+	// Approve, when set, answers this request's question instead of the
+	// Guard's Approve: a session's owner asks at the terminal of the
+	// client that sent the command.
+	Approve func(ctx context.Context, req *approval.Request) *audit.Approval
 }
 
 // OutputOptions say how output is verified.
@@ -378,9 +382,13 @@ func (g *Guard) judge(ctx context.Context, req *Request, text, ws string) (*poli
 	case policy.Allow:
 		return d, nil, nil
 	case policy.Ask:
-		a := g.ask(ctx, &approval.Request{
-			Command: text, Decision: d, Workspace: ws, Agent: req.Agent, Kind: approval.KindCommand,
-		})
+		ar := &approval.Request{Command: text, Decision: d, Workspace: ws, Agent: req.Agent, Kind: approval.KindCommand}
+		var a *audit.Approval
+		if req.Approve != nil {
+			a = req.Approve(ctx, ar)
+		} else {
+			a = g.ask(ctx, ar)
+		}
 		if a.Granted {
 			return d, a, nil
 		}

@@ -50,6 +50,12 @@ func parseApprove(s string) (approveMode, error) {
 // channel is a refusal. An "allow always" answer saves a rule in the user
 // policy where the policy lets it, and says so on stderr.
 func approve(ctx context.Context, mode approveMode, stdin io.Reader, stderr io.Writer, req *approval.Request) *audit.Approval {
+	return approveOn(ctx, mode, stdin, nil, stderr, req)
+}
+
+// approveOn is approve, asking on tty when it is set (the terminal of a
+// session's client) instead of this process's own terminal.
+func approveOn(ctx context.Context, mode approveMode, stdin io.Reader, tty *os.File, stderr io.Writer, req *approval.Request) *audit.Approval {
 	var ap approval.Approver
 	switch mode.kind {
 	case "allow":
@@ -57,14 +63,19 @@ func approve(ctx context.Context, mode approveMode, stdin io.Reader, stderr io.W
 	case "webhook":
 		ap = &approval.Webhook{URL: mode.url, Secret: mode.secret}
 	default:
-		if !isTerminal(stdin) {
+		var t *approval.Terminal
+		switch {
+		case tty != nil:
+			t = &approval.Terminal{In: tty, Out: tty}
+		case !isTerminal(stdin):
 			return &audit.Approval{How: "none", At: time.Now().UTC(), Reason: "no terminal to ask on; pass --approve=allow to run it anyway"}
+		default:
+			var err error
+			if t, err = approval.OpenTerminal(); err != nil {
+				return &audit.Approval{By: currentUser(), How: approval.HowTerminal, At: time.Now().UTC(), Reason: fmt.Sprintf("cannot open the terminal to ask: %v", err)}
+			}
+			defer t.Close()
 		}
-		t, err := approval.OpenTerminal()
-		if err != nil {
-			return &audit.Approval{By: currentUser(), How: approval.HowTerminal, At: time.Now().UTC(), Reason: fmt.Sprintf("cannot open the terminal to ask: %v", err)}
-		}
-		defer t.Close()
 		// "a" is offered only where a rule may be saved for it.
 		t.AllowAlways = approval.CheckAlways(req) == nil
 		ap = t

@@ -76,3 +76,84 @@ func TestApprovalOnATerminal(t *testing.T) {
 		})
 	}
 }
+
+// In a session, the owner has no terminal of its own: a command the
+// policy asks about is asked at the terminal of cordon session exec. Yes
+// runs it in the session; no refuses it; a client without a terminal
+// gets no.
+func TestSessionApprovalOnTheClientsTerminal(t *testing.T) {
+	ws := workspace(t)
+	bin := cordonBinary(t)
+	rt := t.TempDir()
+	os.Chmod(rt, 0o700)
+	t.Setenv("XDG_RUNTIME_DIR", rt)
+	out, err := exec.Command(bin, "session", "start", "-w", ws, "--no-audit", "--idle", "1m").Output()
+	id := strings.TrimSpace(string(out))
+	if err != nil || !validSessionID(id) {
+		t.Fatalf("start: %v %q", err, out)
+	}
+	defer exec.Command(bin, "session", "stop", id).Run()
+
+	for _, tc := range []struct {
+		answer string
+		code   int
+		ran    bool
+	}{{"y", 0, true}, {"n", 126, false}} {
+		t.Run("answer "+tc.answer, func(t *testing.T) {
+			marker := filepath.Join(ws, "ran-"+tc.answer)
+			master, slave := ptytest.Open(t)
+			// rm makes the policy ask; the marker shows whether it ran.
+			cmd := exec.Command(bin, "session", "exec", id, "--", "sh", "-c", "touch "+marker+"; rm -f nothing")
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			slave.Close()
+			var screen bytes.Buffer
+			buf := make([]byte, 4096)
+			deadline := time.Now().Add(20 * time.Second)
+			for !strings.Contains(screen.String(), "Run it?") {
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatalf("no prompt; the terminal shows:\n%s", screen.String())
+				}
+				master.SetReadDeadline(time.Now().Add(time.Second))
+				n, _ := master.Read(buf)
+				screen.Write(buf[:n])
+			}
+			master.Write([]byte(tc.answer + "\n"))
+			go func() {
+				for {
+					master.SetReadDeadline(time.Now().Add(time.Second))
+					if _, err := master.Read(buf); err != nil && !os.IsTimeout(err) {
+						return
+					}
+				}
+			}()
+			err := cmd.Wait()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != tc.code {
+				t.Errorf("exit %d, want %d", code, tc.code)
+			}
+			if _, err := os.Stat(marker); (err == nil) != tc.ran {
+				t.Errorf("ran = %v, want %v", err == nil, tc.ran)
+			}
+		})
+	}
+
+	// Without a terminal (setsid, no controlling tty): refused, not run.
+	marker := filepath.Join(ws, "ran-notty")
+	cmd := exec.Command(bin, "session", "exec", id, "--", "sh", "-c", "touch "+marker+"; rm -f nothing")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 126 {
+		t.Errorf("without a terminal: %v, want exit 126", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("without a terminal, the command ran")
+	}
+}

@@ -95,7 +95,7 @@ func (f *sessionFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.auditKey, "audit-key", "", "sign the log's head with this ed25519 private key")
 	fl.BoolVar(&f.noAudit, "no-audit", false, "record nothing")
 	fl.StringVar(&f.agent, "agent", os.Getenv("CORDON_AGENT"), "the agent's name, for the audit record")
-	fl.StringVar(&f.approve, "approve", "deny", "the answer when the policy asks: deny, allow or webhook=URL (a session has no terminal to ask on)")
+	fl.StringVar(&f.approve, "approve", "deny", "who answers when the policy asks: deny (the person at the terminal of cordon session exec, if any, else no), allow, or webhook=URL")
 	fl.StringSliceVar(&f.allowHosts, "allow-host", nil, "let the session reach this host through the egress proxy (repeatable)")
 	fl.DurationVar(&f.idle, "idle", 15*time.Minute, "end the session after this long without a command")
 }
@@ -295,15 +295,15 @@ func serveSession(cmd *cobra.Command, f *sessionFlags) (err error) {
 				reply(sessionReply{})
 				stop()
 			case "run":
-				if len(fds) != 3 {
-					reply(sessionReply{Code: ExitUsage, Error: "run: expected stdin, stdout and stderr"})
+				if len(fds) != 3 && len(fds) != 4 {
+					reply(sessionReply{Code: ExitUsage, Error: "run: expected stdin, stdout and stderr, and the terminal if any"})
 					return
 				}
 				mu.Lock()
 				info.Commands++
 				mu.Unlock()
 				trim.Reset(2 * time.Second)
-				reply(runInSession(ctx, sess, f, msg, fds))
+				reply(runInSession(ctx, sess, f, mode, msg, fds))
 			default:
 				reply(sessionReply{Code: ExitUsage, Error: fmt.Sprintf("unknown request %q", msg.Op)})
 			}
@@ -311,9 +311,12 @@ func serveSession(cmd *cobra.Command, f *sessionFlags) (err error) {
 	}
 }
 
-// runInSession runs one command of a client with its descriptors.
-func runInSession(ctx context.Context, sess *guard.Session, f *sessionFlags, msg sessionMsg, fds []int) sessionReply {
-	files := make([]*os.File, 3)
+// runInSession runs one command of a client with its descriptors: stdin,
+// stdout, stderr, and the client's terminal when it has one. With
+// --approve=deny (the default) a question of the policy is asked there,
+// as cordon exec asks at its own terminal; without one the answer is no.
+func runInSession(ctx context.Context, sess *guard.Session, f *sessionFlags, mode approveMode, msg sessionMsg, fds []int) sessionReply {
+	files := make([]*os.File, len(fds))
 	for i, fd := range fds {
 		nfd, err := unix.Dup(fd)
 		if err != nil {
@@ -323,11 +326,18 @@ func runInSession(ctx context.Context, sess *guard.Session, f *sessionFlags, msg
 		defer files[i].Close()
 	}
 	stderr := &lockedWriter{w: files[2]}
-	resp, err := sess.Run(ctx, &guard.Request{
+	req := &guard.Request{
 		Argv: msg.Argv, Dir: msg.Dir, Agent: f.agent, Session: f.id, KeepBackground: msg.Keep,
 		Stdin: files[0], Stdout: files[1], Stderr: stderr,
 		Output: guard.OutputOptions{Terminal: isTerminal(files[1]), Idle: 50 * time.Millisecond},
-	})
+	}
+	if len(files) == 4 && mode.kind == "deny" && isTerminal(files[3]) {
+		tty := files[3]
+		req.Approve = func(ctx context.Context, r *approval.Request) *audit.Approval {
+			return approveOn(ctx, mode, nil, tty, stderr, r)
+		}
+	}
+	resp, err := sess.Run(ctx, req)
 	if err != nil {
 		return sessionReply{Code: exitCode(err), Error: err.Error()}
 	}
@@ -439,7 +449,14 @@ func sessionCall(id string, msg sessionMsg, withStreams bool) (*sessionReply, er
 	b, _ := json.Marshal(msg)
 	var oob []byte
 	if withStreams {
-		oob = unix.UnixRights(0, 1, 2)
+		// The terminal, if this process has one, is where the owner asks
+		// when the policy asks about the command.
+		fds := []int{0, 1, 2}
+		if tty, err := os.OpenFile("/dev/tty", os.O_RDWR|unix.O_NOCTTY, 0); err == nil {
+			defer tty.Close()
+			fds = append(fds, int(tty.Fd()))
+		}
+		oob = unix.UnixRights(fds...)
 	}
 	if _, _, err := c.WriteMsgUnix(append(b, '\n'), oob, nil); err != nil {
 		return nil, &exitError{code: ExitCordon, err: fmt.Errorf("session %s: %w", id, err)}
@@ -455,7 +472,7 @@ func sessionCall(id string, msg sessionMsg, withStreams bool) (*sessionReply, er
 func readSessionMsg(c *net.UnixConn) (sessionMsg, []int, error) {
 	var msg sessionMsg
 	buf := make([]byte, 1<<20)
-	oob := make([]byte, unix.CmsgSpace(3*4))
+	oob := make([]byte, unix.CmsgSpace(4*4))
 	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
 	if err != nil {
 		return msg, nil, err
