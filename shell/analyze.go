@@ -79,13 +79,19 @@ func (z *Analyzer) AnalyzeEnv(src string, env map[string]string) (*Analysis, err
 	}
 	res.Commands = make([]Command, 0, 4)
 	a := &analyzer{res: res, parser: z.parser, codeBudget: MaxSource, braceBudget: maxBraceTotal}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if _, ok := n.(*syntax.FuncDecl); ok {
+			a.funcs = true
+		}
+		return !a.funcs
+	})
 	vars := findConsts(f, env)
 	if hz := hazards(f, src); len(hz) > 0 {
 		// Code the word-by-word analysis cannot see may run: the text is
 		// dynamic, and no variable is taken as known.
 		res.Dynamic = true
 		res.Notes = append(res.Notes, hz...)
-		vars = &consts{}
+		vars = &consts{off: true}
 	}
 	a.stmts(scope{src: src, vars: vars}, f.Stmts)
 	for idx, b := range a.code {
@@ -146,6 +152,7 @@ type analyzer struct {
 	inherited   int                      // commands given the redirections of an enclosing compound command
 	code        map[int]*strings.Builder // Code of the commands, by index, until the end
 	full        bool                     // MaxCommands was reached
+	funcs       bool                     // the text defines a function
 	notesFull   bool                     // maxNotes was reached
 }
 
@@ -165,8 +172,8 @@ type scope struct {
 	// input at run time; in a command name or in code it makes the
 	// command dynamic.
 	placeholder string
-	// vars are the variables known in this text; nil in code from a
-	// string, which another shell runs.
+	// vars are the variables known in this text. Code from a string,
+	// which another shell runs, has its own.
 	vars *consts
 	// appended reports that arguments are added at run time (xargs,
 	// find -exec ... +), so a missing program or code operand is supplied

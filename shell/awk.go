@@ -50,7 +50,7 @@ func (a *analyzer) commandsIn(sc scope, idx int, progs []arg, via string, scan f
 			a.dynamic(idx, "%s", unknown)
 		}
 		for _, c := range cmds {
-			a.nested(sc, idx, arg{val: c, pos: p.pos}, via)
+			a.nested(sc, idx, arg{val: c, pos: p.pos}, via, false)
 		}
 	}
 }

@@ -33,7 +33,9 @@ func (a *analyzer) inline(sc scope, idx int, kind string, code arg, lang codeLan
 		a.dynamic(idx, "%s: input replaces %q inside the code at run time", kind, sc.placeholder)
 	}
 	if lang == shellCode {
-		a.nested(sc, idx, code, via)
+		// A shell's -c code runs in a new shell, whose variables are its
+		// own: they are followed (see nested).
+		a.nested(sc, idx, code, via, kind == "sh -c")
 	}
 }
 
@@ -56,8 +58,12 @@ func (a *analyzer) addCode(idx int, code string) {
 
 // nested parses a string of shell code run by the command at idx and
 // analyses it in a scope extended with via. Code that cannot be followed
-// (too deep, too long, not parsable) makes the command dynamic.
-func (a *analyzer) nested(sc scope, idx int, code arg, via string) {
+// (too deep, too long, not parsable) makes the command dynamic. When own
+// is set, the code runs in a new shell of its own, and the variables it
+// assigns and loops over are followed, unless the text defines functions
+// (a function exported to it could assign them). Code run by the same
+// shell (eval, trap) or elsewhere (ssh) has no variables known.
+func (a *analyzer) nested(sc scope, idx int, code arg, via string, own bool) {
 	if a.full {
 		return
 	}
@@ -75,6 +81,17 @@ func (a *analyzer) nested(sc scope, idx int, code arg, via string) {
 		a.dynamic(idx, "%s: code does not parse: %v", via, err)
 		return
 	}
+	// None of the caller's variables is taken as known in the code.
+	// What makes bash run code unseen makes the command dynamic, as it
+	// makes a whole text dynamic.
+	vars := &consts{off: true}
+	if own && !a.funcs {
+		vars = findConsts(f, nil)
+	}
+	if hz := hazards(f, code.val); len(hz) > 0 {
+		a.dynamic(idx, "%s: %s", via, hz[0])
+		vars = &consts{off: true}
+	}
 	inner := scope{
 		src:      code.val,
 		via:      append(sc.via[:len(sc.via):len(sc.via)], via),
@@ -82,6 +99,7 @@ func (a *analyzer) nested(sc scope, idx int, code arg, via string) {
 		hasFixed: true,
 		depth:    sc.depth + 1,
 		nest:     sc.nest + 1,
+		vars:     vars,
 	}
 	if inner.fixed.Line == 0 {
 		inner.fixed = a.res.Commands[idx].Pos

@@ -111,6 +111,17 @@ func TestLoopVariables(t *testing.T) {
 		{`for RANDOM in a; do cmd $RANDOM; done`, nil},                 // special
 		{`for i in a; do sh -c 'cmd $i'; done`, nil},                   // another shell
 		{`for i in a; do cmd $i; done &` + "\n" + `i=b; cmd $i`, nil},  // assigned elsewhere
+
+		// Code a new shell runs (-c) has its own variables and loops...
+		{`sh -c 'for i in a b; do cmd "$i"; done'`, [][]string{{"cmd", "a"}, {"cmd", "b"}}},
+		{`bash -c 'd=x; cmd $d'`, [][]string{{"cmd", "x"}}},
+		{`find . -exec sh -c 'for f in a; do cmd "$f"; done' \;`, [][]string{{"cmd", "a"}}},
+		// ...but not code the same shell runs, nor a remote one, nor where
+		// a function could be exported to it.
+		{`eval 'for i in a; do cmd $i; done'`, nil},
+		{`ssh h 'for i in a; do cmd $i; done'`, nil},
+		{`f() { i=x; }; export -f f; bash -c 'for i in a; do f; cmd $i; done'`, nil},
+		{`X=1; sh -c 'cmd $X'`, nil},
 	}
 	for _, tt := range tests {
 		an, err := Analyze(tt.src)
@@ -130,6 +141,25 @@ func TestLoopVariables(t *testing.T) {
 			t.Errorf("%s: %q resolved, want unknown", tt.src, got)
 		case tt.want != nil && (dynamic || !slices.EqualFunc(got, tt.want, slices.Equal)):
 			t.Errorf("%s: %q (dynamic %v), want %q", tt.src, got, dynamic, tt.want)
+		}
+	}
+}
+
+// What makes bash run code the analysis cannot see is found in code run
+// by a nested shell as well as at the top level.
+func TestNestedHazards(t *testing.T) {
+	for _, src := range []string{
+		`bash -c "PS4='\$(touch x)'; set -x; true"`,
+		`sh -c 'read "a[$(touch x)]" <<< v'`,
+		`bash -c 'v=a[\$(touch x)]; echo $(( v ))'`,
+		`eval "PS4='\$(touch x)'"`,
+	} {
+		an, err := Analyze(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if !an.Dynamic {
+			t.Errorf("%s: not dynamic (notes %q)", src, an.Notes)
 		}
 	}
 }

@@ -505,7 +505,7 @@ func (a *analyzer) vim(sc scope, idx int, args []arg, cs callSite) {
 			continue
 		}
 		if sh, ok := vimShell(cmd.val); ok {
-			a.nested(sc, idx, arg{val: sh, pos: cmd.pos}, "vim -c")
+			a.nested(sc, idx, arg{val: sh, pos: cmd.pos}, "vim -c", false)
 		}
 	}
 }
