@@ -601,6 +601,7 @@ func (r *run) cleanup() {
 	if r.cg != nil {
 		r.cg.remove()
 		r.cg = nil
+		r.tr.mark("cgroup removed")
 	}
 	if r.lock != nil {
 		if r.prot != nil && len(r.prot.placeholders) > 0 && r.lock.tryLast() {
