@@ -20,4 +20,10 @@ if [ -n "${BASE:-}" ]; then
   rm -rf "$src"
   base=(-base "$out/cordon-base")
 fi
-go run ./bench/coldstart -cordon "$out/cordon" -n "${N:-50}" "${base[@]}"
+# An empty static Go program: what any Go front end pays to start, before
+# it does anything (the floor analysis in docs/benchmarks.md).
+mkdir -p "$out/empty"
+printf 'package main\n\nfunc main() {}\n' > "$out/empty/main.go"
+printf 'module empty\n\ngo 1.22\n' > "$out/empty/go.mod"
+(cd "$out/empty" && CGO_ENABLED=0 go build -o "$out/empty-go" .)
+go run ./bench/coldstart -cordon "$out/cordon" -empty "$out/empty-go" -n "${N:-50}" "${base[@]}"

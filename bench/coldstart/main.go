@@ -18,6 +18,7 @@ func main() {
 	cordon := flag.String("cordon", "./cordon", "cordon binary")
 	ws := flag.String("workspace", "", "workspace directory (default: a new one under /var/tmp)")
 	baseBin := flag.String("base", "", "an earlier cordon binary to run alongside, for a before/after comparison")
+	empty := flag.String("empty", "", "an empty static Go program: also time its start, bwrap --version and cordon version, the parts of the floor analysis")
 	flag.Parse()
 	dir := *ws
 	if dir == "" {
@@ -58,6 +59,24 @@ func main() {
 				argv []string
 			}{"base cordon --no-cgroup --no-audit", []string{*baseBin, "exec", "--no-cgroup", "--no-audit", "--workspace", dir, "--", "/bin/true"}},
 		)
+	}
+	if *empty != "" {
+		// What the floor is made of: a process start of bwrap itself
+		// (its own exec and libc, no sandbox), of an empty Go program,
+		// and of cordon doing nothing.
+		for _, v := range []struct {
+			name string
+			argv []string
+		}{
+			{"  bwrap --version", []string{"bwrap", "--version"}},
+			{"  empty Go program", []string{*empty}},
+			{"  cordon version", []string{*cordon, "version"}},
+		} {
+			variants = append(variants, struct {
+				name string
+				argv []string
+			}{v.name, v.argv})
+		}
 	}
 	times := make([][]time.Duration, len(variants))
 	for i := 0; i < *n+3; i++ {
