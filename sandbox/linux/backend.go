@@ -62,6 +62,9 @@ func (Backend) Run(ctx context.Context, spec *sandbox.Spec) (*sandbox.Result, er
 type run struct {
 	spec   *sandbox.Spec
 	ws     string // the workspace, resolved
+	// writable are the host paths the command may write, resolved: the
+	// workspace first.
+	writable []string
 	limits sandbox.Limits
 	plan   plan
 	cg     *cgroup
@@ -187,6 +190,8 @@ func prepare(spec *sandbox.Spec, session bool) (*run, error) {
 		}
 		writable = append(writable, real)
 	}
+
+	r.writable = writable
 
 	r.lock, err = lockWorkspace(ws)
 	if err != nil {
@@ -658,6 +663,9 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	defer errR.Close()
 	defer errW.Close()
 
+	// Free space is measured before anything of the run can write.
+	disk := newDiskWatch(r.writable, r.limits)
+
 	files := []uintptr{0, outW.Fd(), errW.Fd(), planR.Fd(), statusW.Fd()}
 	// files[0] is the command's stdin, set below.
 	var relay, relayChild *os.File
@@ -759,6 +767,15 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	} else {
 		close(watchDone)
 	}
+	diskDone := make(chan struct{})
+	if disk != nil {
+		go func() {
+			defer close(diskDone)
+			watchDisk(disk, &why, kill, stopWatch)
+		}()
+	} else {
+		close(diskDone)
+	}
 	waitDone := make(chan struct{})
 	go func() {
 		select {
@@ -775,6 +792,7 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	close(waitDone)
 	close(stopWatch)
 	<-watchDone
+	<-diskDone
 	wg.Wait()
 	<-statusDone
 
@@ -798,6 +816,9 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	switch reason := why.get(); {
 	case reason != "":
 		res.Reason = reason
+		if reason == sandbox.ReasonDisk {
+			res.Detail = disk.detail
+		}
 		res.Signal = int(syscall.SIGKILL)
 		res.ExitCode = 128 + res.Signal
 		if statusErr == nil && (st.Exited || st.Signal != 0) {

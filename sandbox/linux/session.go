@@ -449,6 +449,9 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 	if s.cg != nil {
 		oom0, pids0 = s.cg.eventCounts()
 	}
+	// Free space is measured before the command can write; what earlier
+	// commands (or processes they kept) wrote does not count against it.
+	disk := newDiskWatch(r.writable, r.limits)
 	s.seq++
 	seq := s.seq
 	req, _ := json.Marshal(controlRequest{Op: opRun, Seq: seq, Args: c.Args, Env: env, Dir: dir, Keep: c.KeepBackground})
@@ -484,6 +487,15 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 	} else {
 		close(watchDone)
 	}
+	diskDone := make(chan struct{})
+	if disk != nil {
+		go func() {
+			defer close(diskDone)
+			watchDisk(disk, &why, kill, stopWatch)
+		}()
+	} else {
+		close(diskDone)
+	}
 	var st status
 	var ok bool
 	select {
@@ -494,6 +506,7 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 	}
 	close(stopWatch)
 	<-watchDone
+	<-diskDone
 	if !ok {
 		// The init is gone, and with it every process of the session.
 		wg.Wait()
@@ -534,6 +547,9 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 		// As in a one-shot run, the limit that was hit is the reason,
 		// even if the command ended by itself just before the kill.
 		res.Reason = reason
+		if reason == sandbox.ReasonDisk {
+			res.Detail = disk.detail
+		}
 	} else {
 		res.Reason = endReason(st, oom, pids, res.CPUTime, r.limits.CPUTime)
 	}
