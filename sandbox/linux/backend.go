@@ -60,18 +60,18 @@ func (Backend) Run(ctx context.Context, spec *sandbox.Spec) (*sandbox.Result, er
 
 // run is one run being prepared, executed and cleaned up.
 type run struct {
-	spec   *sandbox.Spec
-	ws     string // the workspace, resolved
+	spec *sandbox.Spec
+	ws   string // the workspace, resolved
 	// writable are the host paths the command may write, resolved: the
 	// workspace first.
 	writable []string
-	limits sandbox.Limits
-	plan   plan
-	cg     *cgroup
-	prot   *protection
-	lock   *workspaceLock
-	enf    sandbox.Enforcement
-	tr     *tracer
+	limits   sandbox.Limits
+	plan     plan
+	cg       *cgroup
+	prot     *protection
+	lock     *workspaceLock
+	enf      sandbox.Enforcement
+	tr       *tracer
 
 	readyOnce sync.Once
 	readyErr  error
