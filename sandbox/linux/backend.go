@@ -767,14 +767,19 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	} else {
 		close(watchDone)
 	}
-	diskDone := make(chan struct{})
+	// The disk watcher is not waited for (see watchDisk), so its kill
+	// must do nothing once the run is over: the pidfd is closed then, and
+	// its number may name another run's init.
+	var diskMu sync.Mutex
+	diskOver := false
 	if disk != nil {
-		go func() {
-			defer close(diskDone)
-			watchDisk(disk, &why, kill, stopWatch)
-		}()
-	} else {
-		close(diskDone)
+		go watchDisk(disk, &why, func() {
+			diskMu.Lock()
+			defer diskMu.Unlock()
+			if !diskOver {
+				kill()
+			}
+		}, stopWatch)
 	}
 	waitDone := make(chan struct{})
 	go func() {
@@ -791,8 +796,10 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	<-relayDone
 	close(waitDone)
 	close(stopWatch)
+	diskMu.Lock()
+	diskOver = true
+	diskMu.Unlock()
 	<-watchDone
-	<-diskDone
 	wg.Wait()
 	<-statusDone
 
@@ -817,7 +824,7 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	case reason != "":
 		res.Reason = reason
 		if reason == sandbox.ReasonDisk {
-			res.Detail = disk.detail
+			res.Detail = disk.Detail()
 		}
 		res.Signal = int(syscall.SIGKILL)
 		res.ExitCode = 128 + res.Signal

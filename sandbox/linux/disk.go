@@ -2,6 +2,7 @@ package linux
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/cordon-sh/cordon/sandbox"
@@ -18,9 +19,20 @@ const diskPoll = 20 * time.Millisecond
 // against a full disk, not an account of what the run wrote.
 type diskWatch struct {
 	fss []*fsWatch
-	// detail says what was crossed; written by check before it reports,
-	// read after the watcher ended.
-	detail string
+	// detail says what was crossed; check stores it before the kill
+	// reason is set, so a caller that reads ReasonDisk finds it.
+	detail atomic.Pointer[string]
+}
+
+// Detail says what check found crossed, or "".
+func (w *diskWatch) Detail() string {
+	if w == nil {
+		return ""
+	}
+	if d := w.detail.Load(); d != nil {
+		return *d
+	}
+	return ""
 }
 
 // fsWatch is one filesystem: the floors its free bytes and free inodes
@@ -95,9 +107,10 @@ func newDiskWatch(paths []string, l sandbox.Limits) *diskWatch {
 }
 
 // check measures each filesystem once and reports whether a floor was
-// crossed, setting w.detail to say which.
+// crossed, storing in w.detail which.
 func (w *diskWatch) check() bool {
 	for _, f := range w.fss {
+		var detail string
 		var sf unix.Statfs_t
 		if unix.Statfs(f.path, &sf) != nil {
 			continue
@@ -106,23 +119,24 @@ func (w *diskWatch) check() bool {
 		ffree := int64(sf.Ffree)
 		switch {
 		case f.hasCap && free < f.capFloor:
-			w.detail = fmt.Sprintf("the run added %s to the filesystem of %s, more than its disk limit of %s",
+			detail = fmt.Sprintf("the run added %s to the filesystem of %s, more than its disk limit of %s",
 				size(f.startFree-free), f.path, size(f.startFree-f.capFloor))
 		case free < f.reserveFloor && f.nearlyFull:
-			w.detail = fmt.Sprintf("the filesystem of %s was already nearly full when the run started (%s free, under the reserve of %s); the run may add at most %s to it",
+			detail = fmt.Sprintf("the filesystem of %s was already nearly full when the run started (%s free, under the reserve of %s); the run may add at most %s to it",
 				f.path, size(f.startFree), size(f.reserve), size(sandbox.DiskAllowance))
 		case free < f.reserveFloor:
-			w.detail = fmt.Sprintf("free space on the filesystem of %s fell to %s, under the reserve of %s",
+			detail = fmt.Sprintf("free space on the filesystem of %s fell to %s, under the reserve of %s",
 				f.path, size(max(free, 0)), size(f.reserve))
 		case f.hasInodes && ffree < f.fileFloor && f.fewInodes:
-			w.detail = fmt.Sprintf("the filesystem of %s had few free inodes when the run started (%d, under the reserve of %d); the run may create at most %d files on it",
+			detail = fmt.Sprintf("the filesystem of %s had few free inodes when the run started (%d, under the reserve of %d); the run may create at most %d files on it",
 				f.path, f.startFiles, f.fileReserve, sandbox.DiskAllowanceFiles)
 		case f.hasInodes && ffree < f.fileFloor:
-			w.detail = fmt.Sprintf("free inodes on the filesystem of %s fell to %d, under the reserve of %d",
+			detail = fmt.Sprintf("free inodes on the filesystem of %s fell to %d, under the reserve of %d",
 				f.path, ffree, f.fileReserve)
 		default:
 			continue
 		}
+		w.detail.Store(&detail)
 		return true
 	}
 	return false
@@ -145,7 +159,9 @@ func size(n int64) string {
 	return fmt.Sprintf("%dB", n)
 }
 
-// watchDisk kills the run when w finds a floor crossed.
+// watchDisk kills the run when w finds a floor crossed. The run does not
+// wait for it to end: statfs on a network filesystem whose server is gone
+// can block, and a run must not hang on its watcher.
 func watchDisk(w *diskWatch, why *killReason, kill func(), stop <-chan struct{}) {
 	t := time.NewTicker(diskPoll)
 	defer t.Stop()

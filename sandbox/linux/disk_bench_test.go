@@ -34,7 +34,7 @@ func BenchmarkDiskWatch(b *testing.B) {
 		w := newDiskWatch(paths, l)
 		for b.Loop() {
 			if w.check() {
-				b.Fatal(w.detail)
+				b.Fatal(w.Detail())
 			}
 		}
 	})

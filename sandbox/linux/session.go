@@ -487,14 +487,8 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 	} else {
 		close(watchDone)
 	}
-	diskDone := make(chan struct{})
 	if disk != nil {
-		go func() {
-			defer close(diskDone)
-			watchDisk(disk, &why, kill, stopWatch)
-		}()
-	} else {
-		close(diskDone)
+		go watchDisk(disk, &why, kill, stopWatch)
 	}
 	var st status
 	var ok bool
@@ -506,7 +500,6 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 	}
 	close(stopWatch)
 	<-watchDone
-	<-diskDone
 	if !ok {
 		// The init is gone, and with it every process of the session.
 		wg.Wait()
@@ -548,7 +541,7 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 		// even if the command ended by itself just before the kill.
 		res.Reason = reason
 		if reason == sandbox.ReasonDisk {
-			res.Detail = disk.detail
+			res.Detail = disk.Detail()
 		}
 	} else {
 		res.Reason = endReason(st, oom, pids, res.CPUTime, r.limits.CPUTime)
