@@ -199,7 +199,7 @@ func (l Limits) DiskReserveFor(size int64) int64 {
 	case l.DiskReserve < 0:
 		return 0
 	}
-	return min(size/100*DefaultDiskReservePercent, DefaultDiskReserve)
+	return min(size*DefaultDiskReservePercent/100, DefaultDiskReserve)
 }
 
 // WithDefaults returns l with each zero field set from DefaultLimits.

@@ -142,18 +142,18 @@ func (w *diskWatch) check() bool {
 	return false
 }
 
-// size writes n bytes for a person: 1.5G, 64M, 900K.
+// size writes n bytes for a person: 1.5G, 64M, 900K. It rounds down, so
+// that free space just under a reserve does not read as the reserve.
 func size(n int64) string {
 	for _, u := range []struct {
 		s string
 		n int64
 	}{{"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
 		if n >= u.n {
-			v := float64(n) / float64(u.n)
-			if v >= 10 || n%u.n == 0 {
-				return fmt.Sprintf("%.0f%s", v, u.s)
+			if n%u.n == 0 || n >= 100*u.n {
+				return fmt.Sprintf("%d%s", n/u.n, u.s)
 			}
-			return fmt.Sprintf("%.1f%s", v, u.s)
+			return fmt.Sprintf("%d.%d%s", n/u.n, n%u.n*10/u.n, u.s)
 		}
 	}
 	return fmt.Sprintf("%dB", n)

@@ -155,7 +155,9 @@ func TestDiskReserve(t *testing.T) {
 	}
 	expectStill(t, ws)
 	// One file more than the reserve allows is what a poll may miss.
-	if free := freeBytes(t, ws); free < reserve-2<<20 {
+	free := freeBytes(t, ws)
+	t.Logf("stopped with %d KiB free: %s", free>>10, o.res.Detail)
+	if free < reserve-2<<20 {
 		t.Errorf("free space fell to %d, under the reserve of %d", free, reserve)
 	}
 }
@@ -180,6 +182,7 @@ func TestDiskReserveNearlyFull(t *testing.T) {
 	}
 	expectStill(t, ws)
 	used := free0 - freeBytes(t, ws)
+	t.Logf("added %d KiB: %s", used>>10, o.res.Detail)
 	if used < sandbox.DiskAllowance-2<<20 || used > sandbox.DiskAllowance+4<<20 {
 		t.Errorf("the run added %d bytes to a nearly full filesystem; want about the allowance of %d", used, sandbox.DiskAllowance)
 	}
