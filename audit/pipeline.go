@@ -43,6 +43,7 @@ func (r *Record) SetSpec(s *sandbox.Spec) {
 			MemoryBytes: l.Memory, Processes: l.Processes,
 			CPUTimeNS: int64(l.CPUTime), TimeoutNS: int64(l.Timeout),
 			OutputBytes: l.OutputBytes, FileSizeBytes: l.FileSize, OpenFiles: l.OpenFiles,
+			DiskBytes: l.Disk, DiskReserveBytes: l.DiskReserve,
 		},
 		NoCgroup: s.NoCgroup,
 	}
@@ -65,7 +66,7 @@ func (r *Record) SetResult(res *sandbox.Result) {
 	if res == nil {
 		return
 	}
-	r.Exit = &Exit{Code: res.ExitCode, Signal: res.Signal, Reason: string(res.Reason)}
+	r.Exit = &Exit{Code: res.ExitCode, Signal: res.Signal, Reason: string(res.Reason), Detail: res.Detail}
 	r.Usage = &Usage{
 		DurationNS: int64(res.Duration), CPUTimeNS: int64(res.CPUTime),
 		MaxRSSBytes: res.MaxRSS, OutputBytes: res.OutputBytes,

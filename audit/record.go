@@ -144,6 +144,11 @@ type Limits struct {
 	OutputBytes   int64 `json:"output_bytes,omitempty"`
 	FileSizeBytes int64 `json:"file_size_bytes,omitempty"`
 	OpenFiles     int   `json:"open_files,omitempty"`
+	// DiskBytes is sandbox.Limits.Disk (-1: no limit); DiskReserveBytes
+	// is its DiskReserve (absent: the default, which depends on each
+	// filesystem's size; -1: none).
+	DiskBytes        int64 `json:"disk_bytes,omitempty"`
+	DiskReserveBytes int64 `json:"disk_reserve_bytes,omitempty"`
 }
 
 // Exit is how a command ended.
@@ -153,6 +158,10 @@ type Exit struct {
 	Signal int `json:"signal,omitempty"`
 	// Reason is a sandbox.Reason: "exit", "signal", "timeout", "oom"…
 	Reason string `json:"reason"`
+	// Detail is sandbox.Result.Detail: what a limit that stopped the run
+	// reached, when the reason alone does not say (which filesystem, for
+	// "disk").
+	Detail string `json:"detail,omitempty"`
 }
 
 // Usage is what a command used.

@@ -151,7 +151,10 @@ type RunResult struct {
 	ExitCode *int `json:"exit_code,omitempty"`
 	// Reason is how the run ended ("exit", "signal", "timeout", ...), or
 	// "denied" or "error" when it did not run.
-	Reason   string           `json:"reason"`
+	Reason string `json:"reason"`
+	// Detail says what a limit that stopped the run reached, when the
+	// reason alone does not (which filesystem, for "disk").
+	Detail   string           `json:"detail,omitempty"`
 	Stdout   string           `json:"stdout"`
 	Stderr   string           `json:"stderr"`
 	Findings []verify.Finding `json:"findings,omitempty"`
@@ -215,12 +218,15 @@ func (s *server) runCommand(ctx context.Context, req *sdk.CallToolRequest, in Ru
 	}
 	res := resp.Result
 	code := res.ExitCode
-	out.ExitCode, out.Reason = &code, string(res.Reason)
+	out.ExitCode, out.Reason, out.Detail = &code, string(res.Reason), res.Detail
 	out.Stdout, out.Stderr = string(resp.Stdout), string(resp.Stderr)
 	var text strings.Builder
 	fmt.Fprintf(&text, "exit status %d", code)
 	if res.Reason != sandbox.ReasonExit {
 		fmt.Fprintf(&text, " (%s)", res.Reason)
+	}
+	if res.Detail != "" {
+		fmt.Fprintf(&text, ": %s", res.Detail)
 	}
 	text.WriteString("\n")
 	text.WriteString(out.Stdout)

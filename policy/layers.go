@@ -331,6 +331,25 @@ func Merge(base, over *Policy) (*Policy, error) {
 	if v := lower("open_files", int64(l.OpenFiles), int64(eff.OpenFiles), count); v != 0 {
 		m.Limits.OpenFiles = int(v)
 	}
+	if l.Disk != 0 {
+		// No disk limit below (eff.Disk < 0) is higher than any.
+		if strict && eff.Disk >= 0 && l.Disk > eff.Disk {
+			fail("limits.disk", "limits.disk: %s is more than the %s allowed by the user or default policy; a project policy can only lower limits", size(l.Disk), size(eff.Disk))
+		}
+		m.Limits.Disk = l.Disk
+	}
+	if l.DiskReserve != 0 {
+		// A reserve is strict when large: a project may only raise it.
+		// The default reserve is at most sandbox.DefaultDiskReserve.
+		have := eff.DiskReserve
+		if have == 0 {
+			have = sandbox.DefaultDiskReserve
+		}
+		if strict && l.DiskReserve < have {
+			fail("limits.disk_reserve", "limits.disk_reserve: %s is less than the %s reserved by the user or default policy; a project policy can only raise the reserve", size(l.DiskReserve), size(have))
+		}
+		m.Limits.DiskReserve = l.DiskReserve
+	}
 
 	effOut, o := m.Output.Effective(), over.Output
 	if o.Limit != 0 {
@@ -460,9 +479,11 @@ func envCovered(a string, list []string) bool {
 // effective returns the limits with sandbox.DefaultLimits filled in.
 func (l Limits) effective() Limits {
 	d := sandbox.Limits{Memory: l.Memory, Processes: l.Pids, CPUTime: l.CPUTime, Timeout: l.Timeout,
-		OutputBytes: l.Output, FileSize: l.FileSize, OpenFiles: l.OpenFiles}.WithDefaults()
+		OutputBytes: l.Output, FileSize: l.FileSize, OpenFiles: l.OpenFiles,
+		Disk: l.Disk, DiskReserve: l.DiskReserve}.WithDefaults()
 	return Limits{Memory: d.Memory, Pids: d.Processes, CPUTime: d.CPUTime, Timeout: d.Timeout,
-		Output: d.OutputBytes, FileSize: d.FileSize, OpenFiles: d.OpenFiles}
+		Output: d.OutputBytes, FileSize: d.FileSize, OpenFiles: d.OpenFiles,
+		Disk: d.Disk, DiskReserve: d.DiskReserve}
 }
 
 // FormatSize writes n bytes as ParseSize reads them.

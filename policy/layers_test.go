@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cordon-sh/cordon/sandbox"
 )
 
 // layered writes a user and a project policy and loads them.
@@ -116,6 +118,48 @@ commands:
 			}
 			if v, rule := verdict(t, p, tt.cmd); v != tt.want || rule != tt.rule {
 				t.Errorf("%s: %s by %s, want %s by %s", tt.cmd, v, rule, tt.want, tt.rule)
+			}
+		})
+	}
+}
+
+// Disk settings: a project may lower the disk limit and raise the
+// reserve, never the other way; with no user setting, the defaults (no
+// limit; a reserve of at most sandbox.DefaultDiskReserve) are what it is
+// held to.
+func TestDiskLayers(t *testing.T) {
+	const user = "version: 1\nlimits:\n  disk: 20G\n  disk_reserve: 4G\n"
+	for _, tt := range []struct {
+		name, user, project string
+		disk, reserve       int64
+		err                 string
+	}{
+		{"user only", user, "", 20 << 30, 4 << 30, ""},
+		{"project tightens", user, "version: 1\nlimits:\n  disk: 5G\n  disk_reserve: 8G\n", 5 << 30, 8 << 30, ""},
+		{"project raises the limit", user, "version: 1\nlimits:\n  disk: 30G\n", 0, 0,
+			".cordon.yaml:3:9: limits.disk: 30G is more than the 20G allowed by the user or default policy; a project policy can only lower limits"},
+		{"project lowers the reserve", user, "version: 1\nlimits:\n  disk_reserve: 1G\n", 0, 0,
+			".cordon.yaml:3:17: limits.disk_reserve: 1G is less than the 4G reserved by the user or default policy; a project policy can only raise the reserve"},
+		{"project sets a limit over no limit", "", "version: 1\nlimits:\n  disk: 100G\n", 100 << 30, 0, ""},
+		{"project lowers the default reserve", "", "version: 1\nlimits:\n  disk_reserve: 1G\n", 0, 0,
+			".cordon.yaml:3:17: limits.disk_reserve: 1G is less than the 2G reserved by the user or default policy"},
+		{"user lowers the default reserve", "version: 1\nlimits:\n  disk_reserve: 512M\n", "", 0, 512 << 20, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := layered(t, tt.user, tt.project)
+			if tt.err != "" || err != nil {
+				if err == nil || tt.err == "" || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if p.Limits.Disk != tt.disk || p.Limits.DiskReserve != tt.reserve {
+				t.Errorf("disk %d, reserve %d; want %d, %d", p.Limits.Disk, p.Limits.DiskReserve, tt.disk, tt.reserve)
+			}
+			spec := &sandbox.Spec{}
+			p.Apply(spec, "/home/u", nil)
+			if spec.Limits.Disk != tt.disk || spec.Limits.DiskReserve != tt.reserve {
+				t.Errorf("applied: disk %d, reserve %d; want %d, %d", spec.Limits.Disk, spec.Limits.DiskReserve, tt.disk, tt.reserve)
 			}
 		})
 	}

@@ -551,10 +551,10 @@ func (d *decoder) network(n *yaml.Node, nw *Network) {
 }
 
 func (d *decoder) limits(n *yaml.Node, l *Limits) {
-	d.fields(n, "limits", []string{"memory", "pids", "cpu_time", "timeout", "output", "file_size", "open_files"}, func(key string, k, v *yaml.Node) {
+	d.fields(n, "limits", []string{"memory", "pids", "cpu_time", "timeout", "output", "file_size", "open_files", "disk", "disk_reserve"}, func(key string, k, v *yaml.Node) {
 		what := "limits." + key
 		switch key {
-		case "memory", "output", "file_size":
+		case "memory", "output", "file_size", "disk", "disk_reserve":
 			s, ok := d.str(v, what)
 			if !ok {
 				return
@@ -569,6 +569,10 @@ func (d *decoder) limits(n *yaml.Node, l *Limits) {
 				l.Memory = b
 			case "output":
 				l.Output = b
+			case "disk":
+				l.Disk = b
+			case "disk_reserve":
+				l.DiskReserve = b
 			default:
 				l.FileSize = b
 			}

@@ -284,6 +284,11 @@ type Limits struct {
 	Output    int64         `json:"output,omitempty"`
 	FileSize  int64         `json:"file_size,omitempty"`
 	OpenFiles int           `json:"open_files,omitempty"`
+	// Disk is what a run may add to the filesystems it writes, and
+	// DiskReserve the free space it must leave on them; see
+	// sandbox.Limits.
+	Disk        int64 `json:"disk,omitempty"`
+	DiskReserve int64 `json:"disk_reserve,omitempty"`
 }
 
 // Env is the command's environment: variables passed from the caller,

@@ -50,6 +50,12 @@ func (p *Policy) Apply(spec *sandbox.Spec, home string, caller []string) (warnin
 	if l.OpenFiles > 0 {
 		spec.Limits.OpenFiles = l.OpenFiles
 	}
+	if l.Disk > 0 {
+		spec.Limits.Disk = l.Disk
+	}
+	if l.DiskReserve > 0 {
+		spec.Limits.DiskReserve = l.DiskReserve
+	}
 
 	if len(p.Env.Allow) > 0 || len(p.Env.Set) > 0 {
 		// spec.Env holds the defaults already filtered; keep them and

@@ -138,6 +138,19 @@ type Limits struct {
 	OutputBytes int64         // bytes on stdout and stderr together
 	FileSize    int64         // bytes of the largest file a process may write
 	OpenFiles   int           // open file descriptors per process
+	// Disk is how many bytes the run may add to the filesystems it can
+	// write (the workspace's and each writable path's, each filesystem on
+	// its own), measured as the fall in their free space since the run
+	// (or, in a session, the command) started. DefaultLimits leaves it
+	// unlimited (-1): DiskReserve is what keeps the disk from filling.
+	Disk int64
+	// DiskReserve is the free space the run must leave on each of those
+	// filesystems, and with it the same share of their inodes. Zero means
+	// the smaller of DefaultDiskReservePercent of the filesystem and
+	// DefaultDiskReserve; negative means no reserve. A filesystem already
+	// under its reserve when the run starts still gives it DiskAllowance
+	// bytes and DiskAllowanceFiles inodes. See DiskReserveFor.
+	DiskReserve int64
 	// Idle is how long a session may wait for its next command before it
 	// closes itself; one-shot runs ignore it.
 	Idle time.Duration
@@ -152,7 +165,41 @@ var DefaultLimits = Limits{
 	OutputBytes: 64 << 20,
 	FileSize:    4 << 30,
 	OpenFiles:   4096,
-	Idle:        15 * time.Minute,
+	Disk:        -1,
+	// DiskReserve stays zero: the default depends on each filesystem's
+	// size (see DiskReserveFor).
+	Idle: 15 * time.Minute,
+}
+
+// The default disk reserve is the smaller of DefaultDiskReservePercent of
+// a filesystem and DefaultDiskReserve. 2 GiB is room enough for what the
+// host does meanwhile (logs, an editor's swap files, git, the audit log)
+// without stopping builds on the many disks that run more than 95% full;
+// 5% keeps a small filesystem (a CI runner's disk, a tmpfs) from being
+// held to a reserve near its whole size.
+const (
+	DefaultDiskReserve        = 2 << 30
+	DefaultDiskReservePercent = 5
+)
+
+// A run that starts on a filesystem already under its reserve may still
+// add DiskAllowance bytes and DiskAllowanceFiles inodes to it, so that
+// reading, logging and small writes keep working, before it is stopped.
+const (
+	DiskAllowance      = 64 << 20
+	DiskAllowanceFiles = 16 << 10
+)
+
+// DiskReserveFor is the reserve in bytes on a filesystem of size bytes:
+// DiskReserve when set, 0 when negative, else the default.
+func (l Limits) DiskReserveFor(size int64) int64 {
+	switch {
+	case l.DiskReserve > 0:
+		return l.DiskReserve
+	case l.DiskReserve < 0:
+		return 0
+	}
+	return min(size*DefaultDiskReservePercent/100, DefaultDiskReserve)
 }
 
 // WithDefaults returns l with each zero field set from DefaultLimits.
@@ -179,6 +226,12 @@ func (l Limits) WithDefaults() Limits {
 	if l.OpenFiles == 0 {
 		l.OpenFiles = d.OpenFiles
 	}
+	if l.Disk == 0 {
+		l.Disk = d.Disk
+	}
+	if l.DiskReserve == 0 {
+		l.DiskReserve = d.DiskReserve
+	}
 	if l.Idle == 0 {
 		l.Idle = d.Idle
 	}
@@ -197,6 +250,7 @@ const (
 	ReasonOutput  Reason = "output"  // the output limit was reached
 	ReasonCPU     Reason = "cpu"     // the CPU-time limit was reached
 	ReasonFSize   Reason = "fsize"   // the file-size limit was reached
+	ReasonDisk    Reason = "disk"    // the disk limit or reserve was reached
 	ReasonKilled  Reason = "killed"  // the caller cancelled the run
 )
 
@@ -210,6 +264,10 @@ type Result struct {
 	// Reason says why it ended; anything but ReasonExit means a limit or a
 	// signal stopped it and the whole process tree was killed.
 	Reason Reason `json:"reason"`
+	// Detail says what was reached when the reason alone does not: for
+	// ReasonDisk, which filesystem, and whether the limit, the reserve or
+	// an already nearly full disk stopped the run.
+	Detail string `json:"detail,omitempty"`
 	// Duration is the wall-clock time of the run, sandbox set-up included.
 	Duration time.Duration `json:"duration_ns"`
 	// OutputBytes counts what the command wrote to stdout and stderr.

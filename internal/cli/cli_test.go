@@ -106,6 +106,8 @@ func TestExecBadInput(t *testing.T) {
 		{"no-cgroup and require cgroup", []string{"exec", "-w", ws, "--no-cgroup", "--require", "cgroup", "--", "true"}, ExitUsage, "conflicts"},
 		{"unknown protection", []string{"exec", "-w", ws, "--require", "magic", "--", "true"}, ExitUsage, "unknown protection"},
 		{"bad size", []string{"exec", "-w", ws, "--memory", "lots", "--", "true"}, ExitUsage, "--memory"},
+		{"bad disk", []string{"exec", "-w", ws, "--disk", "lots", "--", "true"}, ExitUsage, "--disk"},
+		{"bad disk reserve", []string{"exec", "-w", ws, "--disk-reserve", "auto-ish", "--", "true"}, ExitUsage, "--disk-reserve"},
 		{"no command", []string{"exec", "-w", ws}, ExitUsage, "requires at least 1 arg"},
 		{"network mode", []string{"exec", "-w", ws, "--network", "host", "--", "true"}, ExitUsage, "--network"},
 		{"command not found", []string{"exec", "-w", ws, "--approve=allow", "--", "no-such-command-here"}, ExitNotFound, "not found in the sandbox"},
@@ -141,6 +143,10 @@ func TestExecStatus(t *testing.T) {
 	code, _, stderr = run(t, "exec", "-w", ws, "--timeout", "300ms", "--", "sleep", "30")
 	if code != 137 || !strings.Contains(stderr, "timeout") {
 		t.Fatalf("timeout: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = run(t, "exec", "-w", ws, "--disk", "4M", "--", "sh", "-c", "head -c 67108864 /dev/zero > fill; sleep 10")
+	if code != 137 || !strings.Contains(stderr, "cordon: stopped: disk: ") || !strings.Contains(stderr, "disk limit of 4M") {
+		t.Fatalf("disk: exit %d, stderr %q", code, stderr)
 	}
 	code, _, stderr = run(t, "exec", "-w", ws, "--json", "--", "true")
 	if code != 0 {

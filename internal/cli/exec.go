@@ -42,6 +42,8 @@ type execFlags struct {
 	timeout     time.Duration
 	output      string
 	fileSize    string
+	disk        string
+	diskReserve string
 	openFiles   int
 	jsonOut     bool
 	allowHosts  []string
@@ -112,6 +114,8 @@ does not exist inside the sandbox, and 128+9 when a limit stopped the run
 	fl.StringVar(&f.output, "output-limit", "64M", "limit on bytes written to stdout and stderr together")
 	fl.StringVar(&f.fileSize, "file-size", "4G", "largest file the command may write")
 	fl.IntVar(&f.openFiles, "open-files", 4096, "open file descriptors per process")
+	fl.StringVar(&f.disk, "disk", "none", "bytes the command may add to the filesystems it can write, each on its own (none: no limit)")
+	fl.StringVar(&f.diskReserve, "disk-reserve", "auto", "free space the command must leave on each filesystem it can write (auto: the smaller of 5% of it and 2G; none: no reserve)")
 	fl.BoolVar(&f.noCgroup, "no-cgroup", false, "do not create a cgroup: memory and process limits become per-process rlimits")
 	fl.StringVar(&f.auditLog, "audit-log", "", "append the run's record to this log (default: $XDG_STATE_HOME/cordon/audit.jsonl)")
 	fl.StringVar(&f.auditKey, "audit-key", "", "sign the log's head with this ed25519 private key (see cordon audit keygen)")
@@ -243,6 +247,25 @@ func (f *execFlags) customize(cmd *cobra.Command) (func(*sandbox.Spec) error, er
 	if changed("file-size") {
 		limits.FileSize = size("file-size", f.fileSize)
 	}
+	// "none" turns the disk bounds off (-1 in sandbox.Limits); "auto" is
+	// the default reserve (0).
+	diskSize := func(name, s string) int64 {
+		switch s {
+		case "none":
+			return -1
+		case "auto":
+			if name == "disk-reserve" {
+				return 0
+			}
+		}
+		return size(name, s)
+	}
+	if changed("disk") {
+		limits.Disk = diskSize("disk", f.disk)
+	}
+	if changed("disk-reserve") {
+		limits.DiskReserve = diskSize("disk-reserve", f.diskReserve)
+	}
 	if perr != nil {
 		return nil, perr
 	}
@@ -304,6 +327,12 @@ func (f *execFlags) customize(cmd *cobra.Command) (func(*sandbox.Spec) error, er
 		if changed("open-files") {
 			l.OpenFiles = f.openFiles
 		}
+		if changed("disk") {
+			l.Disk = limits.Disk
+		}
+		if changed("disk-reserve") {
+			l.DiskReserve = limits.DiskReserve
+		}
 		spec.Limits = spec.Limits.WithDefaults()
 		spec.Require = append(spec.Require, require...)
 		spec.NoCgroup = f.noCgroup
@@ -360,6 +389,11 @@ func describe(res *sandbox.Result, l sandbox.Limits) string {
 		return fmt.Sprintf("cpu: a process used more than %s of CPU time", l.CPUTime)
 	case sandbox.ReasonFSize:
 		return fmt.Sprintf("fsize: a file grew past %s", policy.FormatSize(l.FileSize))
+	case sandbox.ReasonDisk:
+		if res.Detail != "" {
+			return "disk: " + res.Detail
+		}
+		return "disk: the disk limit or reserve was reached"
 	case sandbox.ReasonKilled:
 		return "killed: the run was cancelled"
 	}

@@ -195,6 +195,8 @@ func printPolicy(w io.Writer, p *policy.Policy) {
 	add("output", l.Output > 0, policy.FormatSize(l.Output))
 	add("file_size", l.FileSize > 0, policy.FormatSize(l.FileSize))
 	add("open_files", l.OpenFiles > 0, fmt.Sprint(l.OpenFiles))
+	add("disk", l.Disk > 0, policy.FormatSize(l.Disk))
+	add("disk_reserve", l.DiskReserve > 0, policy.FormatSize(l.DiskReserve))
 	if len(lims) == 0 {
 		lims = []string{"cordon's defaults"}
 	}

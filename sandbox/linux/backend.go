@@ -60,15 +60,18 @@ func (Backend) Run(ctx context.Context, spec *sandbox.Spec) (*sandbox.Result, er
 
 // run is one run being prepared, executed and cleaned up.
 type run struct {
-	spec   *sandbox.Spec
-	ws     string // the workspace, resolved
-	limits sandbox.Limits
-	plan   plan
-	cg     *cgroup
-	prot   *protection
-	lock   *workspaceLock
-	enf    sandbox.Enforcement
-	tr     *tracer
+	spec *sandbox.Spec
+	ws   string // the workspace, resolved
+	// writable are the host paths the command may write, resolved: the
+	// workspace first.
+	writable []string
+	limits   sandbox.Limits
+	plan     plan
+	cg       *cgroup
+	prot     *protection
+	lock     *workspaceLock
+	enf      sandbox.Enforcement
+	tr       *tracer
 
 	readyOnce sync.Once
 	readyErr  error
@@ -187,6 +190,8 @@ func prepare(spec *sandbox.Spec, session bool) (*run, error) {
 		}
 		writable = append(writable, real)
 	}
+
+	r.writable = writable
 
 	r.lock, err = lockWorkspace(ws)
 	if err != nil {
@@ -659,6 +664,9 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	defer errR.Close()
 	defer errW.Close()
 
+	// Free space is measured before anything of the run can write.
+	disk := newDiskWatch(r.writable, r.limits)
+
 	files := []uintptr{0, outW.Fd(), errW.Fd(), planR.Fd(), statusW.Fd()}
 	// files[0] is the command's stdin, set below.
 	var relay, relayChild *os.File
@@ -760,6 +768,20 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	} else {
 		close(watchDone)
 	}
+	// The disk watcher is not waited for (see watchDisk), so its kill
+	// must do nothing once the run is over: the pidfd is closed then, and
+	// its number may name another run's init.
+	var diskMu sync.Mutex
+	diskOver := false
+	if disk != nil {
+		go watchDisk(disk, &why, func() {
+			diskMu.Lock()
+			defer diskMu.Unlock()
+			if !diskOver {
+				kill()
+			}
+		}, stopWatch)
+	}
 	waitDone := make(chan struct{})
 	go func() {
 		select {
@@ -775,6 +797,9 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	<-relayDone
 	close(waitDone)
 	close(stopWatch)
+	diskMu.Lock()
+	diskOver = true
+	diskMu.Unlock()
 	<-watchDone
 	wg.Wait()
 	<-statusDone
@@ -799,6 +824,9 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	switch reason := why.get(); {
 	case reason != "":
 		res.Reason = reason
+		if reason == sandbox.ReasonDisk {
+			res.Detail = disk.Detail()
+		}
 		res.Signal = int(syscall.SIGKILL)
 		res.ExitCode = 128 + res.Signal
 		if statusErr == nil && (st.Exited || st.Signal != 0) {

@@ -449,6 +449,9 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 	if s.cg != nil {
 		oom0, pids0 = s.cg.eventCounts()
 	}
+	// Free space is measured before the command can write; what earlier
+	// commands (or processes they kept) wrote does not count against it.
+	disk := newDiskWatch(r.writable, r.limits)
 	s.seq++
 	seq := s.seq
 	req, _ := json.Marshal(controlRequest{Op: opRun, Seq: seq, Args: c.Args, Env: env, Dir: dir, Keep: c.KeepBackground})
@@ -483,6 +486,9 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 		}()
 	} else {
 		close(watchDone)
+	}
+	if disk != nil {
+		go watchDisk(disk, &why, kill, stopWatch)
 	}
 	var st status
 	var ok bool
@@ -534,6 +540,9 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 		// As in a one-shot run, the limit that was hit is the reason,
 		// even if the command ended by itself just before the kill.
 		res.Reason = reason
+		if reason == sandbox.ReasonDisk {
+			res.Detail = disk.Detail()
+		}
 	} else {
 		res.Reason = endReason(st, oom, pids, res.CPUTime, r.limits.CPUTime)
 	}
