@@ -28,44 +28,11 @@ func TestApprovalOnATerminal(t *testing.T) {
 		t.Run("answer "+tc.answer, func(t *testing.T) {
 			marker := filepath.Join(ws, "ran-"+tc.answer)
 			os.Remove(marker)
-			master, slave := ptytest.Open(t)
 			// rm makes the policy ask; the marker shows whether it ran.
 			cmd := exec.Command(bin, "exec", "-w", ws, "--", "sh", "-c", "touch "+marker+"; rm -f nothing")
-			cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			slave.Close()
-			var screen bytes.Buffer
-			buf := make([]byte, 4096)
-			deadline := time.Now().Add(20 * time.Second)
-			for !strings.Contains(screen.String(), "Run it?") {
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					t.Fatalf("no prompt; the terminal shows:\n%s", screen.String())
-				}
-				master.SetReadDeadline(time.Now().Add(time.Second))
-				n, _ := master.Read(buf)
-				screen.Write(buf[:n])
-			}
-			if !strings.Contains(screen.String(), "rm -f nothing") || !strings.Contains(screen.String(), "delete-in-workspace") {
-				t.Errorf("the prompt does not show the command and the rule:\n%s", screen.String())
-			}
-			master.Write([]byte(tc.answer + "\n"))
-			go func() {
-				// Keep draining so cordon never blocks on a full terminal.
-				for {
-					master.SetReadDeadline(time.Now().Add(time.Second))
-					if _, err := master.Read(buf); err != nil && !os.IsTimeout(err) {
-						return
-					}
-				}
-			}()
-			err := cmd.Wait()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
+			screen, code := answerPrompt(t, cmd, tc.answer)
+			if !strings.Contains(screen, "rm -f nothing") || !strings.Contains(screen, "delete-in-workspace") {
+				t.Errorf("the prompt does not show the command and the rule:\n%s", screen)
 			}
 			if code != tc.code {
 				t.Errorf("exit %d, want %d", code, tc.code)
@@ -101,42 +68,9 @@ func TestSessionApprovalOnTheClientsTerminal(t *testing.T) {
 	}{{"y", 0, true}, {"n", 126, false}} {
 		t.Run("answer "+tc.answer, func(t *testing.T) {
 			marker := filepath.Join(ws, "ran-"+tc.answer)
-			master, slave := ptytest.Open(t)
 			// rm makes the policy ask; the marker shows whether it ran.
 			cmd := exec.Command(bin, "session", "exec", id, "--", "sh", "-c", "touch "+marker+"; rm -f nothing")
-			cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			slave.Close()
-			var screen bytes.Buffer
-			buf := make([]byte, 4096)
-			deadline := time.Now().Add(20 * time.Second)
-			for !strings.Contains(screen.String(), "Run it?") {
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					t.Fatalf("no prompt; the terminal shows:\n%s", screen.String())
-				}
-				master.SetReadDeadline(time.Now().Add(time.Second))
-				n, _ := master.Read(buf)
-				screen.Write(buf[:n])
-			}
-			master.Write([]byte(tc.answer + "\n"))
-			go func() {
-				for {
-					master.SetReadDeadline(time.Now().Add(time.Second))
-					if _, err := master.Read(buf); err != nil && !os.IsTimeout(err) {
-						return
-					}
-				}
-			}()
-			err := cmd.Wait()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			}
-			if code != tc.code {
+			if _, code := answerPrompt(t, cmd, tc.answer); code != tc.code {
 				t.Errorf("exit %d, want %d", code, tc.code)
 			}
 			if _, err := os.Stat(marker); (err == nil) != tc.ran {
@@ -156,4 +90,47 @@ func TestSessionApprovalOnTheClientsTerminal(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("without a terminal, the command ran")
 	}
+}
+
+// answerPrompt runs cmd with a new pseudo-terminal as its controlling
+// terminal and streams, waits for the approval prompt, answers it, and
+// returns what the terminal showed up to the prompt and the exit code.
+func answerPrompt(t *testing.T, cmd *exec.Cmd, answer string) (string, int) {
+	t.Helper()
+	master, slave := ptytest.Open(t)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	var screen bytes.Buffer
+	buf := make([]byte, 4096)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(screen.String(), "Run it?") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no prompt; the terminal shows:\n%s", screen.String())
+		}
+		master.SetReadDeadline(time.Now().Add(time.Second))
+		n, _ := master.Read(buf)
+		screen.Write(buf[:n])
+	}
+	master.Write([]byte(answer + "\n"))
+	go func() {
+		// Keep draining so cordon never blocks on a full terminal.
+		for {
+			master.SetReadDeadline(time.Now().Add(time.Second))
+			if _, err := master.Read(buf); err != nil && !os.IsTimeout(err) {
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	return screen.String(), code
 }

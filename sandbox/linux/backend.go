@@ -944,20 +944,29 @@ func stdinFD(r io.Reader) (uintptr, func(), error) {
 // process limit refused a fork: a run that hit a limit is stopped whole
 // rather than left half-working.
 func watchCgroup(cg *cgroup, why *killReason, kill func(), stop <-chan struct{}) {
-	t := time.NewTicker(20 * time.Millisecond)
+	watch(20*time.Millisecond, why, kill, stop, func() sandbox.Reason {
+		switch oom, pids := cg.events(); {
+		case oom:
+			return sandbox.ReasonOOM
+		case pids:
+			return sandbox.ReasonPids
+		}
+		return ""
+	})
+}
+
+// watch calls check every interval until stop is closed, and kills the
+// run with the first reason check gives.
+func watch(every time.Duration, why *killReason, kill func(), stop <-chan struct{}, check func() sandbox.Reason) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
-			oom, pids := cg.events()
-			if oom {
-				why.set(sandbox.ReasonOOM, kill)
-				return
-			}
-			if pids {
-				why.set(sandbox.ReasonPids, kill)
+			if r := check(); r != "" {
+				why.set(r, kill)
 				return
 			}
 		}

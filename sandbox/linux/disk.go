@@ -163,17 +163,10 @@ func size(n int64) string {
 // wait for it to end: statfs on a network filesystem whose server is gone
 // can block, and a run must not hang on its watcher.
 func watchDisk(w *diskWatch, why *killReason, kill func(), stop <-chan struct{}) {
-	t := time.NewTicker(diskPoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			if w.check() {
-				why.set(sandbox.ReasonDisk, kill)
-				return
-			}
+	watch(diskPoll, why, kill, stop, func() sandbox.Reason {
+		if w.check() {
+			return sandbox.ReasonDisk
 		}
-	}
+		return ""
+	})
 }

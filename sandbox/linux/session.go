@@ -597,22 +597,14 @@ func copyLimited(wg *sync.WaitGroup, dst io.Writer, src *os.File, total *atomic.
 // the process limit refused a fork since it started (the counters are the
 // session's).
 func watchCommand(cg *cgroup, oom0, pids0 int64, why *killReason, kill func(), stop <-chan struct{}) {
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			oom, pids := cg.eventCounts()
-			if oom > oom0 {
-				why.set(sandbox.ReasonOOM, kill)
-				return
-			}
-			if pids > pids0 {
-				why.set(sandbox.ReasonPids, kill)
-				return
-			}
+	watch(20*time.Millisecond, why, kill, stop, func() sandbox.Reason {
+		oom, pids := cg.eventCounts()
+		switch {
+		case oom > oom0:
+			return sandbox.ReasonOOM
+		case pids > pids0:
+			return sandbox.ReasonPids
 		}
-	}
+		return ""
+	})
 }
