@@ -42,7 +42,20 @@ func (a *analyzer) dispatch(sc scope, idx int, args []arg, cs callSite) {
 	case "caffeinate":
 		a.wrapper(sc, idx, args, cs, &caffeineWrapper)
 	case "strace":
+		a.straceOutput(sc, idx, args)
 		a.wrapper(sc, idx, args, cs, &straceWrapper)
+	case "gdb", "gdb-multiarch", "cgdb":
+		a.debugger(sc, idx, args, false)
+	case "lldb":
+		a.debugger(sc, idx, args, true)
+	case "make", "gmake":
+		a.makeTool(sc, idx, args)
+	case "sqlite3":
+		a.sqlite(sc, idx, args, cs)
+	case "hyperfine":
+		a.hyperfine(sc, idx, args)
+	case "cmake":
+		a.cmakeTool(sc, idx, args, cs)
 	case "ltrace":
 		a.wrapper(sc, idx, args, cs, &ltraceWrapper)
 	case "taskset":
