@@ -56,6 +56,30 @@ func (a *analyzer) dispatch(sc scope, idx int, args []arg, cs callSite) {
 		a.hyperfine(sc, idx, args)
 	case "cmake":
 		a.cmakeTool(sc, idx, args, cs)
+	case "julia":
+		a.exactCode(sc, idx, args, "julia -e", "-e", "-E", "--eval", "--print")
+	case "ghc", "ghci", "runghc", "runhaskell":
+		a.exactCode(sc, idx, args, "ghc -e", "-e")
+	case "elixir", "iex":
+		a.exactCode(sc, idx, args, "elixir -e", "-e", "--eval")
+	case "mix":
+		if len(args) > 1 && args[1].val == "run" {
+			a.exactCode(sc, idx, args, "elixir -e", "-e", "--eval")
+		}
+	case "stack", "cabal", "dune", "opam", "esy":
+		a.execSub(sc, idx, args, cs, "exec")
+	case "poetry", "pipenv", "pdm", "hatch", "uv", "rye":
+		a.execSub(sc, idx, args, cs, "run")
+	case "go":
+		a.goTool(sc, idx, args, cs)
+	case "ctest":
+		a.ctest(sc, idx, args, cs)
+	case "meson":
+		if len(args) > 1 && args[1].val == "test" {
+			a.mesonTest(sc, idx, args)
+		}
+	case "cargo":
+		a.cargoConfig(sc, idx, args)
 	case "ltrace":
 		a.wrapper(sc, idx, args, cs, &ltraceWrapper)
 	case "taskset":

@@ -17,6 +17,13 @@ func envVar(name string) (codeLang, bool) {
 		"EDITOR", "VISUAL", "PAGER", "MANPAGER", "SYSTEMD_PAGER", "BROWSER", "LESSOPEN",
 		"LESSCLOSE", "RSYNC_RSH", "CVS_RSH", "FCEDIT", "PROMPT_COMMAND":
 		return shellCode, true
+	case "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTC", "RUSTDOC", "CARGO_BUILD_RUSTC_WRAPPER",
+		"GOFLAGS", "MAKEFLAGS", "MFLAGS",
+		"CMAKE_C_COMPILER_LAUNCHER", "CMAKE_CXX_COMPILER_LAUNCHER", "npm_config_script_shell",
+		"NPM_CONFIG_SCRIPT_SHELL", "PIP_CONFIG_FILE", "PYTEST_ADDOPTS", "PYTEST_PLUGINS":
+		// Build tools run what these name, or take options that do
+		// (GOFLAGS=-toolexec=..., MAKEFLAGS=--eval=...).
+		return otherCode, true
 	case "LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH",
 		"BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME",
 		"PERL5OPT", "PERL5LIB", "PERLLIB", "NODE_OPTIONS", "NODE_PATH", "RUBYOPT", "RUBYLIB",
@@ -24,8 +31,10 @@ func envVar(name string) (codeLang, bool) {
 		"GIT_EXEC_PATH", "GIT_TEMPLATE_DIR", "GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM":
 		return otherCode, true
 	}
-	// Exported bash functions, defined in every bash that starts.
-	return otherCode, strings.HasPrefix(name, "BASH_FUNC_")
+	// Exported bash functions, defined in every bash that starts; cargo's
+	// per-target runners and linkers.
+	return otherCode, strings.HasPrefix(name, "BASH_FUNC_") ||
+		strings.HasPrefix(name, "CARGO_TARGET_") && (strings.HasSuffix(name, "_RUNNER") || strings.HasSuffix(name, "_LINKER"))
 }
 
 // environ analyses the assignments of the command at idx: those that make
@@ -56,6 +65,16 @@ func (a *analyzer) environ(sc scope, idx int) {
 			continue
 		}
 		lang, ok := envVar(as.Name)
+		if !ok {
+			// The compilers a build runs through the shell: a plain
+			// program name (CC=clang) is a choice of compiler; shell
+			// syntax in it is a command of the agent's.
+			switch as.Name {
+			case "CC", "CXX", "CPP", "LD", "AR", "FC", "AS", "NM", "RANLIB", "STRIP", "OBJCOPY":
+				ok = as.Dynamic || strings.ContainsAny(as.Value, makeMeta)
+				lang = otherCode
+			}
+		}
 		if !ok {
 			continue
 		}

@@ -306,3 +306,144 @@ func (a *analyzer) cmakeTool(sc scope, idx int, args []arg, cs callSite) {
 		a.dynamic(idx, "cmake -E %s: a tool cordon does not know", quoteNote(sub))
 	}
 }
+
+// exactCode records the code given to an interpreter-like tool with one of
+// names, as the next word or after "=": julia -e, ghc -e, mix run -e. Its
+// other options are too many and too irregular (ghc's -package) to parse
+// as clusters, and no other option of these tools is code.
+func (a *analyzer) exactCode(sc scope, idx int, args []arg, kind string, names ...string) {
+	for i := 1; i < len(args); i++ {
+		x := args[i]
+		if x.dyn {
+			continue
+		}
+		if x.val == "--" {
+			return
+		}
+		for _, n := range names {
+			switch {
+			case x.val == n && i+1 < len(args):
+				a.inline(sc, idx, kind, args[i+1], otherCode, "")
+				i++
+			case strings.HasPrefix(n, "--") && strings.HasPrefix(x.val, n+"="):
+				a.inline(sc, idx, kind, arg{val: x.val[len(n)+1:], pos: x.pos}, otherCode, "")
+			}
+		}
+	}
+}
+
+// execSub follows TOOL exec [options] [--] COMMAND (stack, cabal, dune,
+// poetry run and kin): the command runs as given. Without "--", the first
+// word after exec that is not an option is taken as the command; an
+// option's value taken for it is judged as a program, which can only make
+// the verdict stricter.
+func (a *analyzer) execSub(sc scope, idx int, args []arg, cs callSite, sub string) {
+	i := 1
+	for i < len(args) && args[i].val != sub {
+		if args[i].dyn {
+			return
+		}
+		i++
+	}
+	if i >= len(args) {
+		return
+	}
+	rest := args[i+1:]
+	for j, x := range rest {
+		if x.val == "--" && !x.dyn {
+			rest = rest[j+1:]
+			break
+		}
+		if x.dyn || !strings.HasPrefix(x.val, "-") {
+			rest = rest[j:]
+			break
+		}
+		if j == len(rest)-1 {
+			rest = nil
+		}
+	}
+	if len(rest) > 0 {
+		a.call(sc.wrapped(a.res.Commands[idx].Base+" "+sub), rest, callSite{in: cs.in})
+	}
+}
+
+// goTool follows go's -exec (the program that runs a test binary or a
+// program, with its arguments split on spaces), -toolexec (run before
+// every compiler and linker) and -vettool.
+func (a *analyzer) goTool(sc scope, idx int, args []arg, cs callSite) {
+	for i := 1; i < len(args); i++ {
+		v, n, ok := longValue(args, i, 1, "exec", "toolexec", "vettool")
+		if n == 0 {
+			continue
+		}
+		i += n - 1
+		if !ok {
+			continue
+		}
+		words, split := a.splitWords(v)
+		if !split {
+			a.dynamic(idx, "go: %s is not static", quoteNote(v.val))
+			continue
+		}
+		if len(words) > 0 {
+			a.res.Commands[idx].CodeExec = "go -exec"
+			a.call(sc.wrapped("go -exec"), words, callSite{})
+		}
+	}
+}
+
+// ctest --test-command runs the rest of its line; meson test --wrapper
+// and --gdb-path run a command line given as one word.
+func (a *analyzer) ctest(sc scope, idx int, args []arg, cs callSite) {
+	for i := 1; i < len(args); i++ {
+		if !args[i].dyn && args[i].val == "--test-command" && i+1 < len(args) {
+			a.call(sc.wrapped("ctest --test-command"), args[i+1:], callSite{in: cs.in})
+			return
+		}
+	}
+}
+
+func (a *analyzer) mesonTest(sc scope, idx int, args []arg) {
+	for i := 1; i < len(args); i++ {
+		v, n, ok := longValue(args, i, 2, "wrapper", "gdb-path")
+		if n == 0 {
+			continue
+		}
+		i += n - 1
+		if !ok {
+			continue
+		}
+		words, split := a.splitWords(v)
+		if !split {
+			a.dynamic(idx, "meson: %s is not static", quoteNote(v.val))
+			continue
+		}
+		if len(words) > 0 {
+			a.call(sc.wrapped("meson --wrapper"), words, callSite{})
+		}
+	}
+}
+
+// cargoConfig records cargo --config values that set a program cargo
+// runs (a runner, a linker, a rustc wrapper, an alias), as inline code.
+func (a *analyzer) cargoConfig(sc scope, idx int, args []arg) {
+	for i := 1; i < len(args); i++ {
+		if args[i].val == "--" && !args[i].dyn {
+			return
+		}
+		v, n, ok := longValue(args, i, 2, "config")
+		if n == 0 {
+			continue
+		}
+		i += n - 1
+		if !ok {
+			continue
+		}
+		l := strings.ToLower(v.val)
+		if v.dyn || strings.Contains(l, "runner") || strings.Contains(l, "linker") || strings.Contains(l, "rustc") ||
+			strings.Contains(l, "rustdoc") || strings.Contains(l, "alias") || strings.Contains(l, "credential") ||
+			strings.Contains(l, "wrapper") {
+			a.inline(sc, idx, "cargo --config", v, otherCode, "")
+		}
+	}
+}
