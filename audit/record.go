@@ -181,6 +181,9 @@ type NetworkEvent struct {
 	Allowed bool      `json:"allowed"`
 	Rule    string    `json:"rule,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
+	// Approval is the answer to the question the policy asked about this
+	// destination, when it asked.
+	Approval *Approval `json:"approval,omitempty"`
 }
 
 // FileChange is one file a command changed.

@@ -18,6 +18,9 @@ type egressRun struct {
 	proxy  *egress.Proxy
 	mu     sync.Mutex
 	events []egress.Event
+	// answers are the answers to network questions, in the order given,
+	// until an event takes each (see auditEvents).
+	answers []netAnswer
 	// active counts the connections being served; cancel ends them.
 	active sync.WaitGroup
 	cancel context.CancelFunc
@@ -50,8 +53,20 @@ func newEgress(ctx context.Context, rules egress.Rules, warn func(string, ...any
 // connection; the event of the connection records the outcome.
 func (e *egressRun) approveWith(ask func(ctx context.Context, host string, port int) *audit.Approval) {
 	e.proxy.Approve = func(ctx context.Context, host string, port int) bool {
-		return ask(ctx, host, port).Granted
+		a := ask(ctx, host, port)
+		e.mu.Lock()
+		e.answers = append(e.answers, netAnswer{host: host, port: port, a: a})
+		e.mu.Unlock()
+		return a.Granted
 	}
+}
+
+// netAnswer is who answered a network question, and how.
+type netAnswer struct {
+	host string
+	port int
+	a    *audit.Approval
+	used bool
 }
 
 // connect is the sandbox's Network.Connect.
@@ -97,14 +112,27 @@ func (e *egressRun) count() int {
 	return len(e.events)
 }
 
-// auditEvents is a report in the audit record's terms.
-func auditEvents(events []egress.Event) []audit.NetworkEvent {
+// auditEvents is a report in the audit record's terms. An event of a
+// destination the policy asked about carries the answer: the first one
+// not yet taken for the same host and port with the same outcome (a
+// connection's question is answered before its event is made).
+func (e *egressRun) auditEvents(events []egress.Event) []audit.NetworkEvent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	var out []audit.NetworkEvent
 	for _, ev := range events {
-		out = append(out, audit.NetworkEvent{
+		ne := audit.NetworkEvent{
 			Time: ev.Time, Proto: ev.Proto, Host: fmt.Sprintf("%s:%d", ev.Host, ev.Port), Addr: ev.Addr,
 			Allowed: ev.Decision == egress.Allow, Detail: ev.Reason,
-		})
+		}
+		for i := range e.answers {
+			an := &e.answers[i]
+			if !an.used && an.host == ev.Host && an.port == ev.Port && an.a.Granted == ne.Allowed {
+				an.used, ne.Approval = true, an.a
+				break
+			}
+		}
+		out = append(out, ne)
 	}
 	return out
 }

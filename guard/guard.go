@@ -319,7 +319,7 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 	rec.Findings = resp.Findings
 	if egr != nil {
 		resp.Network = egr.report()[events:]
-		rec.Network = auditEvents(resp.Network)
+		rec.Network = egr.auditEvents(resp.Network)
 	}
 	if err != nil {
 		rec.Error = err.Error()

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/cordon-sh/cordon/approval"
+	"github.com/cordon-sh/cordon/audit"
 )
 
 // The egress path from the command line: a host outside the allow list is
@@ -98,10 +100,24 @@ func TestExecNetworkAsk(t *testing.T) {
 	}{{false, "403"}, {true, "502"}} {
 		allowNetwork.Store(c.allow)
 		before := networkAsked.Load()
-		_, stdout, stderr := run(t, "exec", "-w", ws, "--no-audit", "--approve", "webhook="+srv.URL+"/hook", "--",
+		logPath := filepath.Join(t.TempDir(), "audit.jsonl")
+		_, stdout, stderr := run(t, "exec", "-w", ws, "--audit-log", logPath, "--approve", "webhook="+srv.URL+"/hook", "--",
 			"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://asked.example/")
 		if stdout != c.status || networkAsked.Load() != before+1 {
 			t.Errorf("network answer %v: curl got %q, want %q; asked %d times; stderr:\n%s", c.allow, stdout, c.status, networkAsked.Load()-before, stderr)
+		}
+		// The record says who answered the network question.
+		data, err := os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := audit.ParseRecord(bytes.TrimSpace(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Network) != 1 || rec.Network[0].Approval == nil || rec.Network[0].Approval.By != "reviewer" ||
+			rec.Network[0].Approval.How != approval.HowWebhook || rec.Network[0].Approval.Granted != c.allow {
+			t.Errorf("network answer %v: the record's network events do not carry the answer: %+v", c.allow, rec.Network)
 		}
 	}
 }
