@@ -35,7 +35,7 @@ type Guard struct {
 	Audit *audit.Log
 	// Approve answers the questions the policy asks, about commands and
 	// about network destinations. Nil refuses them all.
-	Approve func(ctx context.Context, req *approval.Request) *audit.Approval
+	Approve Approver
 	// Warn receives cordon's own messages about a run as they happen:
 	// warnings and refused connections. Nil discards them.
 	Warn io.Writer
@@ -82,11 +82,16 @@ type Request struct {
 	// session.keep_background allows it, leaves what the command starts
 	// in the background running into the next commands.
 	KeepBackground bool
-	// Approve, when set, answers this request's question instead of the
+	// Approve, when set, answers this request's questions (about the
+	// command, and about the destinations it connects to) instead of the
 	// Guard's Approve: a session's owner asks at the terminal of the
 	// client that sent the command.
-	Approve func(ctx context.Context, req *approval.Request) *audit.Approval
+	Approve Approver
 }
+
+// Approver answers a question of the policy; the answer goes into the
+// audit record.
+type Approver func(ctx context.Context, req *approval.Request) *audit.Approval
 
 // OutputOptions say how output is verified.
 type OutputOptions struct {
@@ -233,7 +238,7 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 		if spec, err = g.spec(req, ws, argv, resp); err != nil {
 			return resp, err
 		}
-		if egr, err = g.network(ctx, req, spec, func() string { return text }, ws); err != nil {
+		if egr, err = g.network(ctx, req, spec, func() (string, Approver) { return text, req.Approve }, ws); err != nil {
 			return resp, err
 		}
 		if req.Timeout > 0 {
@@ -243,7 +248,7 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 		}
 	} else {
 		spec, egr = sess.spec, sess.egr
-		sess.current = text
+		sess.cur.Store(&sessionCmd{text: text, approve: req.Approve})
 		if egr != nil {
 			events = egr.count()
 		}
@@ -433,7 +438,7 @@ func (g *Guard) spec(req *Request, ws string, argv []string, resp *Response) (*s
 // network puts the run in proxy mode when anything may be reached: the
 // policy's allow list in allowlist mode, hosts the request adds, or proxy
 // mode asked for. Anything else is no network at all.
-func (g *Guard) network(ctx context.Context, req *Request, spec *sandbox.Spec, text func() string, ws string) (*egressRun, error) {
+func (g *Guard) network(ctx context.Context, req *Request, spec *sandbox.Spec, current func() (string, Approver), ws string) (*egressRun, error) {
 	if req.Network == sandbox.NetworkNone {
 		if len(req.AllowHosts) > 0 {
 			return nil, &UsageError{errors.New("network none conflicts with allowed hosts")}
@@ -453,10 +458,15 @@ func (g *Guard) network(ctx context.Context, req *Request, spec *sandbox.Spec, t
 	}
 	if len(rules.Ask) > 0 {
 		egr.approveWith(func(ctx context.Context, host string, port int) *audit.Approval {
-			return g.ask(ctx, &approval.Request{
-				Command: text(), Workspace: ws, Agent: req.Agent,
+			text, approve := current()
+			ar := &approval.Request{
+				Command: text, Workspace: ws, Agent: req.Agent,
 				Kind: approval.KindNetwork, Host: host, Port: port,
-			})
+			}
+			if approve != nil {
+				return approve(ctx, ar)
+			}
+			return g.ask(ctx, ar)
 		})
 	}
 	egr.attach(spec)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cordon-sh/cordon/sandbox"
@@ -22,9 +23,11 @@ type Session struct {
 	spec *sandbox.Spec
 	egr  *egressRun
 
-	mu      sync.Mutex
-	current string // the command running, for network questions
-	closed  bool
+	mu sync.Mutex
+	// cur is the command running, for the questions its connections
+	// raise: they are read by the proxy's goroutines.
+	cur    atomic.Pointer[sessionCmd]
+	closed bool
 }
 
 // SessionRequest is what a session is built from: a request's workspace,
@@ -65,7 +68,13 @@ func (g *Guard) StartSession(ctx context.Context, req *SessionRequest) (*Session
 	if req.Idle != 0 {
 		s.spec.Limits.Idle = req.Idle
 	}
-	if s.egr, err = g.network(context.Background(), rreq, s.spec, func() string { return s.current }, ws); err != nil {
+	current := func() (string, Approver) {
+		if c := s.cur.Load(); c != nil {
+			return c.text, c.approve
+		}
+		return "", nil
+	}
+	if s.egr, err = g.network(context.Background(), rreq, s.spec, current, ws); err != nil {
 		return nil, err
 	}
 	if s.sb, err = sb.StartSession(ctx, s.spec); err != nil {
@@ -75,6 +84,13 @@ func (g *Guard) StartSession(ctx context.Context, req *SessionRequest) (*Session
 		return nil, fmt.Errorf("start session: %w", err)
 	}
 	return s, nil
+}
+
+// sessionCmd is the command a session runs, as its network questions
+// need it: its text, and who answers for it.
+type sessionCmd struct {
+	text    string
+	approve Approver
 }
 
 // Workspace is the session's workspace.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cordon-sh/cordon/approval"
@@ -113,4 +114,46 @@ func isTerminal(r any) bool {
 	}
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// termGate holds a command's output back while a question is on the
+// terminal: the prompt (of a network question, which comes while the
+// command runs) is not broken up by the output streaming beside it. The
+// output waits; the command, which waits for its connection, loses
+// nothing.
+type termGate struct {
+	mu      sync.Mutex
+	midLine bool // the output's last byte was not a newline
+	out     io.Writer
+}
+
+// writer returns w with its writes held back while the gate is held.
+func (g *termGate) writer(w io.Writer) io.Writer { return gatedWriter{g, w} }
+
+type gatedWriter struct {
+	g *termGate
+	w io.Writer
+}
+
+func (w gatedWriter) Write(p []byte) (int, error) {
+	w.g.mu.Lock()
+	defer w.g.mu.Unlock()
+	n, err := w.w.Write(p)
+	if n > 0 {
+		w.g.midLine = p[n-1] != '\n'
+		w.g.out = w.w
+	}
+	return n, err
+}
+
+// hold runs ask with the output held back, ending first a line the
+// output left unfinished so that the prompt starts on its own line.
+func (g *termGate) hold(ask func() *audit.Approval) *audit.Approval {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.midLine && g.out != nil {
+		g.out.Write([]byte{'\n'})
+		g.midLine = false
+	}
+	return ask()
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -133,4 +134,91 @@ func answerPrompt(t *testing.T, cmd *exec.Cmd, answer string) (string, int) {
 		code = ee.ExitCode()
 	}
 	return screen.String(), code
+}
+
+// A network question comes while the command runs and writes: the
+// command's output is held back while the question is on the terminal,
+// so the prompt is not broken up, and none of the output is lost.
+func TestNetworkQuestionHoldsOutput(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed (.ci/run installs it)")
+	}
+	ws := workspace(t)
+	bin := cordonBinary(t)
+	config := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", config)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(config, "cordon"), 0o700))
+	must(os.WriteFile(filepath.Join(config, "cordon", "policy.yaml"),
+		[]byte("version: 1\nnetwork:\n  mode: allowlist\n  ask: [asked.example]\n"), 0o600))
+
+	master, slave := ptytest.Open(t)
+	// A tick every 0.1 s: each reaches the terminal on its own (the
+	// output checks pass output on after 50 ms without more).
+	script := `i=0; while [ $i -lt 30 ]; do echo tick$i; i=$((i+1)); sleep 0.1; done & ` +
+		`sleep 0.2; curl -s -m 30 -o /dev/null -w "status%{http_code}\n" http://asked.example/; wait`
+	// A script of the workspace, which the policy lets run: the one
+	// question is the network's.
+	must(os.WriteFile(filepath.Join(ws, "net.sh"), []byte(script+"\n"), 0o644))
+	cmd := exec.Command(bin, "exec", "-w", ws, "--no-audit", "--", "sh", "net.sh")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	must(cmd.Start())
+	slave.Close()
+	// The terminal is read on a goroutine of its own: a read blocks
+	// while the output is held.
+	var mu sync.Mutex
+	var screen bytes.Buffer
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			mu.Lock()
+			screen.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	shown := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return screen.String()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(shown(), "this connection needs approval") || !strings.Contains(shown(), "Run it?") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no network question; the terminal shows:\n%s", shown())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The command keeps writing for a while; nothing reaches the
+	// terminal while the question waits.
+	prompt := len(shown())
+	time.Sleep(400 * time.Millisecond)
+	if after := shown()[prompt:]; strings.Contains(after, "tick") {
+		t.Errorf("the command's output broke into the question:\n%s", shown())
+	}
+	master.Write([]byte("n\n"))
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("the answer did not end the question:\n%s", shown())
+	}
+	time.Sleep(100 * time.Millisecond)
+	if out := shown(); !strings.Contains(out, "status403") || !strings.Contains(out, "tick29") {
+		t.Errorf("refused connection or held output missing:\n%s", out)
+	}
 }

@@ -134,7 +134,10 @@ func usageErr(format string, a ...any) error {
 func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	// The command's stderr, the proxy's refusals and cordon's own messages
 	// come from different goroutines: one lock keeps their lines whole.
-	stderr := &lockedWriter{w: cmd.ErrOrStderr()}
+	// The gate holds the output back while a question is on the terminal.
+	gate := &termGate{}
+	stdout := gate.writer(cmd.OutOrStdout())
+	stderr := &lockedWriter{w: gate.writer(cmd.ErrOrStderr())}
 	ws, err := filepath.Abs(f.workspace)
 	if err != nil {
 		return usageErr("--workspace: %v", err)
@@ -168,11 +171,15 @@ func runExec(cmd *cobra.Command, f *execFlags, args []string) error {
 	}
 	defer closeGuard()
 	g.Approve = func(ctx context.Context, req *approval.Request) *audit.Approval {
-		return approve(ctx, f.mode, cmd.InOrStdin(), stderr, req)
+		if f.mode.kind != "deny" {
+			return approve(ctx, f.mode, cmd.InOrStdin(), stderr, req)
+		}
+		// Its own messages go straight to stderr: the gate is held.
+		return gate.hold(func() *audit.Approval { return approve(ctx, f.mode, cmd.InOrStdin(), cmd.ErrOrStderr(), req) })
 	}
 	req := &guard.Request{
 		Argv: args, Workspace: ws, Dir: f.dir, Agent: f.agent,
-		Stdin: stdinFile(cmd.InOrStdin()), Stdout: cmd.OutOrStdout(), Stderr: stderr,
+		Stdin: stdinFile(cmd.InOrStdin()), Stdout: stdout, Stderr: stderr,
 		Output:  guard.OutputOptions{Terminal: isTerminal(cmd.OutOrStdout()), Idle: 50 * time.Millisecond},
 		Network: network, AllowHosts: f.allowHosts, Customize: customize,
 	}

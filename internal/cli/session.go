@@ -325,16 +325,19 @@ func runInSession(ctx context.Context, sess *guard.Session, f *sessionFlags, mod
 		files[i] = os.NewFile(uintptr(nfd), fmt.Sprintf("client-%d", i))
 		defer files[i].Close()
 	}
-	stderr := &lockedWriter{w: files[2]}
+	gate := &termGate{}
+	stderr := &lockedWriter{w: gate.writer(files[2])}
 	req := &guard.Request{
 		Argv: msg.Argv, Dir: msg.Dir, Agent: f.agent, Session: f.id, KeepBackground: msg.Keep,
-		Stdin: files[0], Stdout: files[1], Stderr: stderr,
+		Stdin: files[0], Stdout: gate.writer(files[1]), Stderr: stderr,
 		Output: guard.OutputOptions{Terminal: isTerminal(files[1]), Idle: 50 * time.Millisecond},
 	}
 	if len(files) == 4 && mode.kind == "deny" && isTerminal(files[3]) {
+		// Questions about the command, and about where it connects,
+		// go to the client's terminal, with its output held meanwhile.
 		tty := files[3]
 		req.Approve = func(ctx context.Context, r *approval.Request) *audit.Approval {
-			return approveOn(ctx, mode, nil, tty, stderr, r)
+			return gate.hold(func() *audit.Approval { return approveOn(ctx, mode, nil, tty, files[2], r) })
 		}
 	}
 	resp, err := sess.Run(ctx, req)
