@@ -3,7 +3,7 @@
 package policy
 
 // defaultSum is the SHA-256 of the default.yaml these rules came from.
-const defaultSum = "7b1aad483275014e77a771711c379133213cf7e0d9c4021ff3d4c45899dd991b"
+const defaultSum = "430c3591a0357f0f693855e96470710b1c47c3ccd297fcc5cac6308e23a02532"
 
 // defaultRules builds the rules on first use: as a package variable they
 // would be built at every start of the binary, the sandbox init included,
@@ -54,7 +54,7 @@ func defaultRules() []*Rule {
 			ProgramPath: []string{"@workspace"},
 			Source:      Source{Layer: LayerDefault, File: DefaultFile, Line: 104, Col: 5}},
 		{ID: "inline-code", Decision: Ask, Reason: "runs inline code in another language, which cordon cannot read",
-			CodeExec: []string{"python -c", "perl -e", "ruby -e", "php -r", "lua -e", "node -e", "bun -e", "deno eval", "Rscript -e", "osascript -e", "expect -c", "powershell -c", "awk system", "vim -c", "gdb -ex", "lldb -o", "make --eval", "sqlite3 .shell", "julia -e", "ghc -e", "elixir -e", "cargo --config"},
+			CodeExec: []string{"python -c", "perl -e", "ruby -e", "php -r", "lua -e", "node -e", "bun -e", "deno eval", "Rscript -e", "osascript -e", "expect -c", "powershell -c", "awk system", "vim -c", "gdb -ex", "lldb -o", "make --eval", "sqlite3 .shell", "julia -e", "ghc -e", "elixir -e", "cargo --config", "emacs --eval", "less +cmd", "ed !"},
 			Source:   Source{Layer: LayerDefault, File: DefaultFile, Line: 110, Col: 5}},
 		{ID: "inline-code-stdin", Decision: Ask, Reason: "runs code in another language given on stdin, which cordon cannot read",
 			Program:  []string{"python", "python3", "python3.*", "python2", "perl", "ruby", "node", "nodejs", "php", "lua", "deno", "bun", "Rscript", "tclsh", "expect"},
@@ -64,7 +64,7 @@ func defaultRules() []*Rule {
 			CodeExec: []string{"env *", "enable -f"},
 			Source:   Source{Layer: LayerDefault, File: DefaultFile, Line: 122, Col: 5}},
 		{ID: "git-config-command", Decision: Ask, Reason: "makes a tool run a command given in its options",
-			CodeExec: []string{"git -c *", "git --config-env *", "git --exec-path", "git rebase --exec", "git filter-branch *", "ssh *", "scp -S", "rsync -e", "rsync --rsync-path", "tar --*", "zip -TT", "strace -o"},
+			CodeExec: []string{"git -c *", "git --config-env *", "git --exec-path", "git rebase --exec", "git filter-branch *", "ssh *", "scp -S", "rsync -e", "rsync --rsync-path", "tar --*", "zip -TT", "strace -o", "man -P"},
 			Source:   Source{Layer: LayerDefault, File: DefaultFile, Line: 126, Col: 5}},
 		{ID: "network-install", Decision: Ask, Reason: "fetches packages from the network, and install scripts run code",
 			Program: []string{"npm", "yarn", "pnpm", "bun"},

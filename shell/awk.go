@@ -30,6 +30,34 @@ func (a *analyzer) awk(sc scope, idx int, args []arg, cs callSite) {
 		progs = args[1+n : 2+n]
 	}
 	a.commandsIn(sc, idx, progs, "awk system", awkCommands, "awk: the program runs a command computed at run time")
+	for _, p := range progs {
+		if !p.dyn && strings.ContainsAny(p.val, "<>") {
+			writes, reads := awkFiles(p.val)
+			a.programFiles(idx, writes, reads)
+		}
+	}
+}
+
+// awkFiles finds the files an awk program names as string literals after
+// > and >> (print and printf output) and after < (getline input). A > or
+// < before a string may be a comparison instead; taking it for a file can
+// only make the verdict stricter. Targets computed at run time are left
+// to the sandbox.
+func awkFiles(prog string) (writes, reads []string) {
+	toks := awkLex(prog)
+	for i := 0; i+1 < len(toks); i++ {
+		t, next := toks[i], toks[i+1]
+		if t.kind != 'p' || next.kind != 's' || i+2 < len(toks) && !awkEnd(toks[i+2]) && toks[i+2].val != "|" {
+			continue
+		}
+		switch t.val {
+		case ">", ">>":
+			writes = append(writes, next.val)
+		case "<":
+			reads = append(reads, next.val)
+		}
+	}
+	return writes, reads
 }
 
 // commandsIn reports the shell commands a program in another language

@@ -128,6 +128,11 @@ type Redirect struct {
 	// redirection with a dynamic target makes its command Dynamic.
 	Dynamic bool
 
+	// Program reports a file the program itself writes or reads, as told
+	// by its script (sed's w and r, awk's print > "file" and getline <
+	// "file"), rather than a redirection of the shell.
+	Program bool
+
 	// Inherited reports that the redirection belongs to an enclosing
 	// compound command rather than to the command itself.
 	Inherited bool

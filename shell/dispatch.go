@@ -80,6 +80,16 @@ func (a *analyzer) dispatch(sc scope, idx int, args []arg, cs callSite) {
 		}
 	case "cargo":
 		a.cargoConfig(sc, idx, args)
+	case "emacs", "xemacs":
+		a.exactCode(sc, idx, args, "emacs --eval", "--eval", "-eval", "--execute", "-execute")
+	case "emacsclient":
+		a.exactCode(sc, idx, args, "emacs --eval", "-e", "--eval")
+	case "less", "more", "most":
+		a.lessCommands(sc, idx, args)
+	case "man":
+		a.manPager(sc, idx, args)
+	case "ed", "red":
+		a.edScript(sc, idx, cs)
 	case "ltrace":
 		a.wrapper(sc, idx, args, cs, &ltraceWrapper)
 	case "taskset":

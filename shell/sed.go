@@ -30,6 +30,26 @@ func (a *analyzer) sed(sc scope, idx int, args []arg, cs callSite) {
 		scripts = operands[:1]
 	}
 	a.commandsIn(sc, idx, scripts, "sed e", sedCommands, "sed: the script runs text from its input as a command")
+	for _, sc := range scripts {
+		if sc.dyn || !strings.ContainsAny(sc.val, "wWrR") {
+			continue
+		}
+		info := sedScript(sc.val)
+		a.programFiles(idx, info.writes, info.reads)
+	}
+}
+
+// programFiles records the files a program's script writes and reads
+// (sed w, awk print >) on the command at idx, as redirections the policy
+// judges like the shell's.
+func (a *analyzer) programFiles(idx int, writes, reads []string) {
+	c := &a.res.Commands[idx]
+	for _, f := range writes {
+		c.Redirects = append(c.Redirects, Redirect{Op: ">", FD: 1, Target: f, Program: true})
+	}
+	for _, f := range reads {
+		c.Redirects = append(c.Redirects, Redirect{Op: "<", FD: 0, Target: f, Program: true})
+	}
 }
 
 // sedCommands scans a sed script. It returns the arguments of e commands,
@@ -40,21 +60,35 @@ func sedCommands(script string) (cmds []string, runs, fromData bool) {
 	if strings.IndexByte(script, 'e') < 0 {
 		return nil, false, false
 	}
+	i := sedScript(script)
+	return i.cmds, i.runs, i.fromData
+}
+
+// sedInfo is what sedScript finds in a script.
+type sedInfo struct {
+	cmds           []string // arguments of e commands
+	runs, fromData bool     // see sedCommands
+	writes, reads  []string // files the w and W commands and the w flag of s write, r and R read
+}
+
+// sedScript scans a sed script for what it runs, writes and reads.
+func sedScript(script string) (info sedInfo) {
+	cmds, runs, fromData := &info.cmds, &info.runs, &info.fromData
 	p := sedScanner{s: script}
 	for {
 		p.skip(" \t\n;")
 		if p.i >= len(p.s) {
-			return cmds, runs, fromData
+			return info
 		}
 		if !p.address() {
-			return cmds, runs, fromData // sed rejects the script
+			return info // sed rejects the script
 		}
 		p.skip(" \t")
 		if p.peek() == ',' {
 			p.i++
 			p.skip(" \t")
 			if !p.address() {
-				return cmds, runs, fromData
+				return info
 			}
 		}
 		p.skip(" \t")
@@ -63,14 +97,24 @@ func sedCommands(script string) (cmds []string, runs, fromData bool) {
 			p.skip(" \t")
 		}
 		if p.i >= len(p.s) {
-			return cmds, runs, fromData
+			return info
 		}
 		c := p.s[p.i]
 		p.i++
 		switch c {
 		case '{', '}', '=', 'd', 'D', 'g', 'G', 'h', 'H', 'n', 'N', 'p', 'P', 'x', 'z', 'F':
-		case '#', 'r', 'R', 'w', 'W':
+		case '#':
 			p.line()
+		case 'r', 'R':
+			p.skip(" \t")
+			if f := p.line(); f != "" {
+				info.reads = append(info.reads, f)
+			}
+		case 'w', 'W':
+			p.skip(" \t")
+			if f := p.line(); f != "" {
+				info.writes = append(info.writes, f)
+			}
 		case ':', 'b', 't', 'T', 'v':
 			for p.i < len(p.s) && p.s[p.i] != '\n' && p.s[p.i] != ';' {
 				p.i++
@@ -90,24 +134,28 @@ func sedCommands(script string) (cmds []string, runs, fromData bool) {
 			}
 		case 'e':
 			p.skip(" \t")
-			runs = true
+			*runs = true
 			if cmd := strings.TrimSpace(p.line()); cmd != "" {
-				cmds = append(cmds, cmd)
+				*cmds = append(*cmds, cmd)
 			} else {
-				fromData = true
+				*fromData = true
 			}
 		case 's':
 			if !p.delimited(2) {
-				return cmds, runs, fromData
+				return info
 			}
 		flags:
 			for p.i < len(p.s) {
 				switch f := p.s[p.i]; {
 				case f == 'e':
-					runs, fromData = true, true
+					*runs, *fromData = true, true
 					p.i++
 				case f == 'w':
-					p.line()
+					p.i++
+					p.skip(" \t")
+					if f := p.line(); f != "" {
+						info.writes = append(info.writes, f)
+					}
 				case strings.IndexByte("gpiImM0123456789", f) >= 0:
 					p.i++
 				default:
@@ -116,13 +164,13 @@ func sedCommands(script string) (cmds []string, runs, fromData bool) {
 			}
 		case 'y':
 			if !p.delimited(2) {
-				return cmds, runs, fromData
+				return info
 			}
 		default:
 			if strings.IndexByte(p.s[p.i-1:], 'e') >= 0 {
-				runs, fromData = true, true
+				*runs, *fromData = true, true
 			}
-			return cmds, runs, fromData
+			return info
 		}
 	}
 }

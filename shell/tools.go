@@ -447,3 +447,58 @@ func (a *analyzer) cargoConfig(sc scope, idx int, args []arg) {
 		}
 	}
 }
+
+// lessCommands records less's +cmd options, commands less runs at start
+// (!cmd runs a shell, |m cmd pipes to one, s saves to a file, v starts
+// an editor), as inline code; a line number, a search and F or G are not.
+func (a *analyzer) lessCommands(sc scope, idx int, args []arg) {
+	for _, x := range args[1:] {
+		if x.val == "--" && !x.dyn {
+			return
+		}
+		c, ok := strings.CutPrefix(x.val, "+")
+		if !ok {
+			continue
+		}
+		c = strings.TrimLeft(c, "+") // ++cmd applies to every file
+		if c == "" || c == "F" || c == "G" || c == "g" || strings.Trim(c, "0123456789") == "" ||
+			(c[0] == '/' || c[0] == '?') && !strings.ContainsAny(c, "\n") {
+			continue
+		}
+		a.inline(sc, idx, "less +cmd", arg{val: c, pos: x.pos, dyn: x.dyn}, otherCode, "")
+	}
+}
+
+// manPager analyses man's -P/--pager (a command line man runs through the
+// shell) and -H/--html's browser.
+func (a *analyzer) manPager(sc scope, idx int, args []arg) {
+	for i := 1; i < len(args); i++ {
+		v, n, ok := longValue(args, i, 2, "pager", "html")
+		if n == 0 {
+			v, n, ok = shortValue(args, i, "P")
+		}
+		if n == 0 {
+			if x := args[i]; !x.dyn && strings.HasPrefix(x.val, "-H") && len(x.val) > 2 {
+				v, n, ok = arg{val: x.val[2:], pos: x.pos}, 1, true
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		i += n - 1
+		if ok {
+			a.inline(sc, idx, "man -P", v, shellCode, "man -P")
+		}
+	}
+}
+
+// edScript records ed's commands read from stdin, when they hold a !
+// (ed's shell escape: !cmd, w !cmd, r !cmd, e !cmd) or cannot be known.
+func (a *analyzer) edScript(sc scope, idx int, cs callSite) {
+	if cs.in == nil || cs.in.file != "" {
+		return // the terminal, or a script file of the workspace
+	}
+	if strings.Contains(cs.in.text, "!") {
+		a.inline(sc, idx, "ed !", arg{val: cs.in.text, pos: cs.in.pos}, otherCode, "")
+	}
+}

@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -199,6 +200,44 @@ func TestFamily(t *testing.T) {
 	for in, want := range tests {
 		if got := family(in); got != want {
 			t.Errorf("family(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The files sed and awk scripts write and read themselves.
+func TestProgramFiles(t *testing.T) {
+	for _, tt := range []struct {
+		script        string
+		writes, reads []string
+	}{
+		{"w /etc/x", []string{"/etc/x"}, nil},
+		{"s/a/b/w out.log", []string{"out.log"}, nil},
+		{"s/a/b/gw  /tmp/y\np", []string{"/tmp/y"}, nil},
+		{"/x/W f2", []string{"f2"}, nil},
+		{"r /home/u/.ssh/id_rsa", nil, []string{"/home/u/.ssh/id_rsa"}},
+		{"1R in.txt", nil, []string{"in.txt"}},
+		{"s/w/r/g", nil, nil},
+		{"y/wr/rw/", nil, nil},
+	} {
+		info := sedScript(tt.script)
+		if !slices.Equal(info.writes, tt.writes) || !slices.Equal(info.reads, tt.reads) {
+			t.Errorf("sed %q: writes %q reads %q, want %q %q", tt.script, info.writes, info.reads, tt.writes, tt.reads)
+		}
+	}
+	for _, tt := range []struct {
+		prog          string
+		writes, reads []string
+	}{
+		{`{print > "/etc/x"}`, []string{"/etc/x"}, nil},
+		{`{print $1 >> "out"; next}`, []string{"out"}, nil},
+		{`{printf "%s", $0 > "a" }`, []string{"a"}, nil},
+		{`BEGIN { while ((getline l < "/etc/shadow") > 0) print l }`, nil, []string{"/etc/shadow"}},
+		{`{print > $1 ".txt"}`, nil, nil},
+		{`$1 > 3 {print}`, nil, nil},
+	} {
+		w, r := awkFiles(tt.prog)
+		if !slices.Equal(w, tt.writes) || !slices.Equal(r, tt.reads) {
+			t.Errorf("awk %q: writes %q reads %q, want %q %q", tt.prog, w, r, tt.writes, tt.reads)
 		}
 	}
 }
