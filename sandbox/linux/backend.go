@@ -804,7 +804,7 @@ func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	wg.Wait()
 	<-statusDone
 
-	res := &sandbox.Result{OutputBytes: outBytes.Load(), Enforced: r.enf}
+	res := &sandbox.Result{OutputBytes: outBytes.Load(), Enforced: r.enf, Warnings: disk.Warnings()}
 	if statusErr == nil && st.Error != "" {
 		if st.NotFound {
 			return nil, fmt.Errorf("%w: %s", ErrNotFound, spec.Args[0])

@@ -19,6 +19,9 @@ const diskPoll = 20 * time.Millisecond
 // against a full disk, not an account of what the run wrote.
 type diskWatch struct {
 	fss []*fsWatch
+	// unmeasured says which writable paths could not be measured: the
+	// run's result warns of each, since the bound is not in force there.
+	unmeasured []string
 	// detail says what was crossed; check stores it before the kill
 	// reason is set, so a caller that reads ReasonDisk finds it.
 	detail atomic.Pointer[string]
@@ -56,8 +59,8 @@ type fsWatch struct {
 
 // newDiskWatch measures the filesystems of paths (a writable path on a
 // filesystem seen already adds nothing), or returns nil when l bounds
-// nothing. A path that cannot be measured is left out: its writes are
-// then bounded only by the file-size limit.
+// nothing. A path that cannot be measured is left out, and named in
+// Warnings: its writes are then bounded only by the file-size limit.
 func newDiskWatch(paths []string, l sandbox.Limits) *diskWatch {
 	if l.Disk < 0 && l.DiskReserve < 0 {
 		return nil
@@ -67,7 +70,12 @@ func newDiskWatch(paths []string, l sandbox.Limits) *diskWatch {
 	for _, p := range paths {
 		var st unix.Stat_t
 		var sf unix.Statfs_t
-		if unix.Stat(p, &st) != nil || unix.Statfs(p, &sf) != nil {
+		if err := unix.Stat(p, &st); err != nil {
+			w.unmeasured = append(w.unmeasured, fmt.Sprintf("%s (%v)", p, err))
+			continue
+		}
+		if err := unix.Statfs(p, &sf); err != nil {
+			w.unmeasured = append(w.unmeasured, fmt.Sprintf("%s (%v)", p, err))
 			continue
 		}
 		if seen[st.Dev] {
@@ -169,4 +177,16 @@ func watchDisk(w *diskWatch, why *killReason, kill func(), stop <-chan struct{})
 		}
 		return ""
 	})
+}
+
+// Warnings says where the disk bound is not in force.
+func (w *diskWatch) Warnings() []string {
+	if w == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range w.unmeasured {
+		out = append(out, "disk limits not in force for "+p+": writes there are bounded by the file-size limit only")
+	}
+	return out
 }

@@ -2,6 +2,8 @@ package linux
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cordon-sh/cordon/sandbox"
@@ -74,5 +76,20 @@ func TestDiskReserveFor(t *testing.T) {
 		if got := (sandbox.Limits{DiskReserve: tt.reserve}).DiskReserveFor(tt.fs); got != tt.want {
 			t.Errorf("reserve %d on %d: %d, want %d", tt.reserve, tt.fs, got, tt.want)
 		}
+	}
+}
+
+// A writable path whose filesystem cannot be measured is named in the
+// run's warnings: the bound is not in force there, and the run says so.
+func TestDiskWatchUnmeasured(t *testing.T) {
+	ws := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "gone")
+	w := newDiskWatch([]string{ws, missing}, sandbox.Limits{Disk: 1 << 30, DiskReserve: -1})
+	if w == nil || len(w.fss) != 1 {
+		t.Fatalf("watch: %+v", w)
+	}
+	warns := w.Warnings()
+	if len(warns) != 1 || !strings.Contains(warns[0], missing) || !strings.Contains(warns[0], "not in force") {
+		t.Fatalf("warnings: %q", warns)
 	}
 }

@@ -530,6 +530,7 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 		MaxRSS:      st.MaxRSS,
 		ExitCode:    st.Code,
 		Signal:      st.Signal,
+		Warnings:    disk.Warnings(),
 	}
 	var oom, pids bool
 	if s.cg != nil {
