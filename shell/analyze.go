@@ -86,7 +86,8 @@ func (z *Analyzer) AnalyzeEnv(src string, env map[string]string) (*Analysis, err
 		return !a.funcs
 	})
 	vars := findConsts(f, env)
-	if hz := hazards(f, src); len(hz) > 0 {
+	hz, hidden := hazardsAndCode(f, src)
+	if len(hz) > 0 {
 		// Code the word-by-word analysis cannot see may run: the text is
 		// dynamic, and no variable is taken as known.
 		res.Dynamic = true
@@ -94,6 +95,7 @@ func (z *Analyzer) AnalyzeEnv(src string, env map[string]string) (*Analysis, err
 		vars = &consts{off: true}
 	}
 	a.stmts(scope{src: src, vars: vars}, f.Stmts)
+	a.hidden(scope{src: src}, hidden)
 	for idx, b := range a.code {
 		res.Commands[idx].Code = b.String()
 	}
@@ -137,6 +139,30 @@ func (a *analyzer) loopValues(sc scope, c *syntax.ForClause) ([]arg, bool) {
 		}
 	}
 	return vals, true
+}
+
+// hidden analyses code bash runs where the word-by-word analysis does not
+// look (see hiddenCode): the text is parsed as bash expands it, as a
+// here-document, and the commands its substitutions run are judged with
+// Via the reason, so that what they do decides the verdict (the text is
+// dynamic already, so it is asked about at least).
+func (a *analyzer) hidden(sc scope, code []hiddenCode) {
+	for _, h := range code {
+		if a.full || !strings.ContainsAny(h.text, "$`") {
+			continue
+		}
+		if len(h.text) > a.codeBudget {
+			return
+		}
+		a.codeBudget -= len(h.text)
+		w, err := a.parser.Document(strings.NewReader(h.text))
+		if err != nil {
+			continue
+		}
+		inner := scope{src: h.text, via: append(sc.via[:len(sc.via):len(sc.via)], h.why), fixed: sc.at(h.pos), hasFixed: true,
+			depth: sc.depth + 1, nest: sc.nest + 1, vars: &consts{off: true}}
+		a.scan(inner, w)
+	}
 }
 
 // analyzer holds the state of one call to Analyze.

@@ -88,7 +88,8 @@ func (a *analyzer) nested(sc scope, idx int, code arg, via string, own bool) {
 	if own && !a.funcs {
 		vars = findConsts(f, nil)
 	}
-	if hz := hazards(f, code.val); len(hz) > 0 {
+	hz, hidden := hazardsAndCode(f, code.val)
+	if len(hz) > 0 {
 		a.dynamic(idx, "%s: %s", via, hz[0])
 		vars = &consts{off: true}
 	}
@@ -105,6 +106,7 @@ func (a *analyzer) nested(sc scope, idx int, code arg, via string, own bool) {
 		inner.fixed = a.res.Commands[idx].Pos
 	}
 	a.stmts(inner, f.Stmts)
+	a.hidden(inner, hidden)
 }
 
 // joinArgs joins words into one, as a command that hands its operands to

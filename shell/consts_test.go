@@ -163,3 +163,30 @@ func TestNestedHazards(t *testing.T) {
 		}
 	}
 }
+
+// Code bash runs where the word-by-word analysis does not look is read
+// where it is static, and the commands it runs are found, with the
+// reason as their Via; the text stays dynamic.
+func TestHiddenCodeFound(t *testing.T) {
+	for _, tt := range []struct{ src, via string }{
+		{`PS4='$(cmd x)'; set -x; true`, "PS4"},
+		{`read 'a[$(cmd x)]' <<< v`, "subscript"},
+		{`X='a[$(cmd x)]'; (( X ))`, "arithmetic"},
+		{`let 'a[$(cmd x)]=1'`, "arithmetic"},
+		{`[[ -v 'a[$(cmd x)]' ]]`, "subscript"},
+		{"declare 'a[`cmd x`]=1'", "subscript"},
+		{`bash -c "PS1='\$(cmd x)'"`, "PS1"},
+	} {
+		an, err := Analyze(tt.src)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.src, err)
+		}
+		found := false
+		for _, c := range an.Commands {
+			found = found || c.Name == "cmd" && slices.Equal(c.Args, []string{"x"}) && slices.Contains(c.Via, tt.via)
+		}
+		if !found || !an.Dynamic {
+			t.Errorf("%s: hidden cmd found %v (dynamic %v): %+v", tt.src, found, an.Dynamic, an.Commands)
+		}
+	}
+}

@@ -9,7 +9,17 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 )
 
-// hazards finds what makes bash run code the word-by-word analysis cannot
+// hiddenCode is text bash expands as a double-quoted string at run time,
+// command substitutions included, where the word-by-word analysis does
+// not look: a prompt variable's value, a subscript in a name argument, a
+// quoted arithmetic expression, a value that arithmetic evaluates.
+type hiddenCode struct {
+	why  string // the Via of the commands found in it, e.g. "PS4"
+	text string
+	pos  syntax.Pos
+}
+
+// hazardsAndCode finds what makes bash run code the word-by-word analysis cannot
 // see, anywhere in a parsed text, and says why. Any of them makes the
 // Analysis Dynamic (so a policy asks at least) and turns variable
 // resolution off:
@@ -25,8 +35,21 @@ import (
 //   - set -k or set -o keyword (NAME=value arguments become environment);
 //   - an assignment to HOME where the text has a ~ (the analysis takes ~ to
 //     be the caller's home).
-func hazards(f *syntax.File, src string) []string {
-	var notes []string
+//
+// It also returns the hidden code it can read statically, so that what the
+// code runs is judged too (see analyzer.hidden).
+func hazardsAndCode(f *syntax.File, src string) (notes []string, hidden []hiddenCode) {
+	hide := func(why string, w *syntax.Word, p syntax.Pos) {
+		if w == nil {
+			return
+		}
+		var r resolver
+		r.parts(w.Parts, unquoted)
+		if !r.dyn {
+			hidden = append(hidden, hiddenCode{why: why, text: r.sb.String(), pos: p})
+		}
+	}
+	values := map[string][]*syntax.Word{} // static values given to each name
 	add := func(p syntax.Pos, format string, a ...any) {
 		notes = append(notes, fmt.Sprintf("%d:%d: ", p.Line(), p.Col())+fmt.Sprintf(format, a...))
 	}
@@ -43,9 +66,13 @@ func hazards(f *syntax.File, src string) []string {
 				break
 			}
 			name := n.Name.Value
+			if n.Value != nil {
+				values[name] = append(values[name], n.Value)
+			}
 			switch {
 			case name == "PS0" || name == "PS1" || name == "PS2" || name == "PS4":
 				add(n.Pos(), "%s is set: bash expands it, substitutions included, before commands it traces", name)
+				hide(name, n.Value, n.Pos())
 			case name == "BASH_CMDS" || name == "BASH_ALIASES":
 				add(n.Pos(), "%s is set: it binds command names to other programs", name)
 			case name == "HOME":
@@ -84,12 +111,16 @@ func hazards(f *syntax.File, src string) []string {
 		case *syntax.UnaryTest:
 			if w, ok := n.X.(*syntax.Word); ok && n.Op == syntax.TsVarSet && staticHas(w, "[") {
 				add(n.Pos(), "[[ -v ]] with a subscript: bash expands it")
+				hide("subscript", w, n.Pos())
 			}
 		case *syntax.DeclClause:
 			anyWriter = true
 			for _, a := range n.Args {
 				if a.Index != nil || a.Naked && staticHas(a.Value, "[") {
 					add(n.Pos(), "%s with a subscript: bash expands it", n.Variant.Value)
+					if a.Naked {
+						hide("subscript", a.Value, n.Pos())
+					}
 				}
 			}
 		case *syntax.CallExpr:
@@ -107,6 +138,11 @@ func hazards(f *syntax.File, src string) []string {
 				anyWriter = anyWriter || name != "test" && name != "[" && name != "shift"
 				if nameArgSubscript(name, args) {
 					add(n.Pos(), "%s with a subscript: bash expands it, substitutions included", name)
+					for _, w := range args {
+						if staticHas(w, "[") {
+							hide("subscript", w, n.Pos())
+						}
+					}
 				}
 			case "set":
 				for i, w := range args {
@@ -151,6 +187,7 @@ func hazards(f *syntax.File, src string) []string {
 					case *syntax.SglQuoted, *syntax.DblQuoted:
 						// let 'a[$(x)]=1': a quoted expression, evaluated.
 						bad = "a quoted expression"
+						hide("arithmetic", n, n.Pos())
 					}
 				}
 			case *syntax.ParamExp:
@@ -165,9 +202,12 @@ func hazards(f *syntax.File, src string) []string {
 		})
 		if bad != "" {
 			add(a.Pos(), "arithmetic reads %s, whose value bash evaluates as an expression (subscripts run substitutions)", bad)
+			for _, v := range values[bad] {
+				hide("arithmetic", v, a.Pos())
+			}
 		}
 	}
-	return notes
+	return notes, hidden
 }
 
 var intLit = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-?[0-9]+$`) })
