@@ -90,6 +90,22 @@ func (a *analyzer) dispatch(sc scope, idx int, args []arg, cs callSite) {
 		a.manPager(sc, idx, args)
 	case "ed", "red":
 		a.edScript(sc, idx, cs)
+	case "sort":
+		a.programOption(sc, idx, args, "sort --compress-program", []string{"compress-program"}, nil)
+	case "install":
+		a.programOption(sc, idx, args, "install --strip-program", []string{"strip-program"}, nil)
+	case "split":
+		a.programOption(sc, idx, args, "split --filter", nil, []string{"filter"})
+	case "bat", "batcat", "delta":
+		a.programOption(sc, idx, args, base+" --pager", nil, []string{"pager"})
+	case "bazel", "bazelisk":
+		a.programOption(sc, idx, args, "bazel --run_under", []string{"run_under"}, nil)
+	case "fzf":
+		a.fzfActions(sc, idx, args)
+	case "mvn", "mvnw", "./mvnw":
+		a.mavenExec(sc, idx, args)
+	case "npm", "yarn", "pnpm":
+		a.scriptShell(sc, idx, args)
 	case "ltrace":
 		a.wrapper(sc, idx, args, cs, &ltraceWrapper)
 	case "taskset":

@@ -502,3 +502,108 @@ func (a *analyzer) edScript(sc scope, idx int, cs callSite) {
 		a.inline(sc, idx, "ed !", arg{val: cs.in.text, pos: cs.in.pos}, otherCode, "")
 	}
 }
+
+// programOption follows options whose value is a program the tool runs,
+// or a shell command it runs: sort --compress-program, install
+// --strip-program and bazel --run_under name a program (with arguments,
+// split on spaces); split --filter, bat's and delta's --pager and fzf's
+// --preview and --bind actions are shell commands.
+func (a *analyzer) programOption(sc scope, idx int, args []arg, via string, program []string, shell []string) {
+	for i := 1; i < len(args); i++ {
+		if args[i].val == "--" && !args[i].dyn {
+			return
+		}
+		if v, n, ok := longValue(args, i, 2, program...); n > 0 {
+			i += n - 1
+			if !ok {
+				continue
+			}
+			words, split := a.splitWords(v)
+			if !split {
+				a.dynamic(idx, "%s: %s is not static", via, quoteNote(v.val))
+				continue
+			}
+			if len(words) > 0 {
+				a.res.Commands[idx].CodeExec = via
+				a.call(sc.wrapped(via), words, callSite{})
+			}
+			continue
+		}
+		if v, n, ok := longValue(args, i, 2, shell...); n > 0 {
+			i += n - 1
+			if ok {
+				a.inline(sc, idx, via, v, shellCode, via)
+			}
+		}
+	}
+}
+
+// fzfActions records fzf's --preview and the --bind actions that run a
+// command (execute, become, reload, preview…): fzf fills the selection
+// into them at run time, so they are inline code.
+func (a *analyzer) fzfActions(sc scope, idx int, args []arg) {
+	for i := 1; i < len(args); i++ {
+		v, n, ok := longValue(args, i, 2, "preview", "bind")
+		if n == 0 {
+			continue
+		}
+		i += n - 1
+		if !ok {
+			continue
+		}
+		name := strings.TrimLeft(args[i-n+1].val, "-")
+		if strings.HasPrefix(name, "preview") || strings.Contains(v.val, "execute") || strings.Contains(v.val, "become") ||
+			strings.Contains(v.val, "reload") || strings.Contains(v.val, "preview") || v.dyn {
+			a.inline(sc, idx, "fzf --preview", v, otherCode, "")
+		}
+	}
+}
+
+// mavenExec follows mvn exec:exec's -Dexec.executable (and -Dexec.args):
+// the program runs as given.
+func (a *analyzer) mavenExec(sc scope, idx int, args []arg) {
+	var exe, rest string
+	found := false
+	for _, x := range args[1:] {
+		if x.dyn {
+			if strings.Contains(x.val, "exec.executable") || strings.Contains(x.val, "exec.args") {
+				a.dynamic(idx, "mvn: %s is not static", quoteNote(x.val))
+				return
+			}
+			continue
+		}
+		if v, ok := strings.CutPrefix(x.val, "-Dexec.executable="); ok {
+			exe, found = v, true
+		}
+		if v, ok := strings.CutPrefix(x.val, "-Dexec.args="); ok {
+			rest = v
+		}
+	}
+	if !found {
+		return
+	}
+	words, ok := a.splitWords(arg{val: exe + " " + rest, pos: args[0].pos})
+	if !ok {
+		a.dynamic(idx, "mvn: exec.args cannot be split statically")
+		return
+	}
+	if len(words) > 0 {
+		a.res.Commands[idx].CodeExec = "mvn exec"
+		a.call(sc.wrapped("mvn exec"), words, callSite{})
+	}
+}
+
+// scriptShell records npm's, yarn's and pnpm's --script-shell: the
+// program that runs every package script.
+func (a *analyzer) scriptShell(sc scope, idx int, args []arg) {
+	for i := 1; i < len(args); i++ {
+		v, n, ok := longValue(args, i, 2, "script-shell")
+		if n == 0 {
+			continue
+		}
+		i += n - 1
+		if ok {
+			a.inline(sc, idx, "npm --script-shell", v, otherCode, "")
+		}
+	}
+}
