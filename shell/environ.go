@@ -73,6 +73,15 @@ func (a *analyzer) environ(sc scope, idx int) {
 			case "CC", "CXX", "CPP", "LD", "AR", "FC", "AS", "NM", "RANLIB", "STRIP", "OBJCOPY":
 				ok = as.Dynamic || strings.ContainsAny(as.Value, makeMeta)
 				lang = otherCode
+			case "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTDOCFLAGS", "CFLAGS", "CXXFLAGS",
+				"CPPFLAGS", "LDFLAGS", "GOGCCFLAGS", "CGO_CFLAGS", "CGO_LDFLAGS":
+				// Flags that make the compiler run another program: a
+				// linker, a plugin, tools looked up in a directory.
+				v := as.Value
+				ok = as.Dynamic || strings.Contains(v, "linker") || strings.Contains(v, "link-arg") ||
+					strings.Contains(v, "-fplugin") || strings.Contains(v, "-fuse-ld") || strings.Contains(v, "-wrapper") ||
+					strings.Contains(v, "-B") || strings.Contains(v, "-Xlinker") || strings.Contains(v, "-Wl,-plugin")
+				lang = otherCode
 			}
 		}
 		if !ok {
