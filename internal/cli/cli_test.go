@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/cordon-sh/cordon/sandbox/linux"
@@ -175,8 +176,22 @@ func TestDoctor(t *testing.T) {
 	if h.Kernel == "" {
 		t.Error("no kernel in the report")
 	}
+	// The disk bound, for the current directory's filesystem, as the
+	// kernel reports it.
+	var d struct {
+		Disk *linux.DiskInfo `json:"disk"`
+	}
+	json.Unmarshal([]byte(stdout), &d)
+	var sf syscall.Statfs_t
+	if err := syscall.Statfs(".", &sf); err != nil {
+		t.Fatal(err)
+	}
+	if d.Disk == nil || d.Disk.Size != int64(sf.Blocks)*sf.Bsize || d.Disk.Free <= 0 || d.Disk.Free > d.Disk.Size ||
+		d.Disk.Reserve <= 0 || d.Disk.Reserve > d.Disk.Size {
+		t.Errorf("doctor --json disk: %+v (statfs: %d blocks of %d)", d.Disk, sf.Blocks, sf.Bsize)
+	}
 	code, stdout, _ = run(t, "doctor")
-	if code != 0 || !strings.Contains(stdout, "Landlock") || !strings.Contains(stdout, "seccomp") {
+	if code != 0 || !strings.Contains(stdout, "Landlock") || !strings.Contains(stdout, "seccomp") || !strings.Contains(stdout, "disk bound") {
 		t.Fatalf("doctor: exit %d\n%s", code, stdout)
 	}
 }

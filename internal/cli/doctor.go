@@ -23,16 +23,21 @@ real. A run that requires a missing protection (--require) refuses to start.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			h := linux.Probe()
 			caches, _ := sandbox.DefaultCacheDir()
+			// The disk bound is judged for the filesystem of the current
+			// directory, the default workspace.
+			disk, diskErr := linux.ProbeDisk(".")
 			if jsonOut {
 				out := struct {
 					*linux.Host
-					ToolCaches string `json:"tool_cache_dir"`
-				}{h, caches}
+					ToolCaches string          `json:"tool_cache_dir"`
+					Disk       *linux.DiskInfo `json:"disk,omitempty"`
+					DiskError  string          `json:"disk_error,omitempty"`
+				}{h, caches, disk, errString(diskErr)}
 				b, _ := json.MarshalIndent(out, "", "  ")
 				fmt.Fprintln(cmd.OutOrStdout(), string(b))
 				return nil
 			}
-			printDoctor(cmd.OutOrStdout(), h, caches)
+			printDoctor(cmd.OutOrStdout(), h, caches, disk, diskErr)
 			return nil
 		},
 	}
@@ -40,7 +45,7 @@ real. A run that requires a missing protection (--require) refuses to start.`,
 	return cmd
 }
 
-func printDoctor(w io.Writer, h *linux.Host, caches string) {
+func printDoctor(w io.Writer, h *linux.Host, caches string, disk *linux.DiskInfo, diskErr error) {
 	mark := func(ok bool) string {
 		if ok {
 			return "yes"
@@ -83,6 +88,7 @@ func printDoctor(w io.Writer, h *linux.Host, caches string) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "yes rlimits: CPU time, file size, open files, processes, data size")
 	fmt.Fprintf(w, "%s per-namespace pid_max (Linux 6.14): bounds processes where no pids cgroup does and the caller is root\n", mark(h.PidMaxPerNS))
+	printDisk(w, disk, diskErr)
 	fmt.Fprintln(w, "--  host unix sockets: /run hidden, and every socket of this network namespace with its directory;")
 	fmt.Fprintln(w, "    a socket bound in another network namespace outside /run stays reachable (Landlock up to ABI 7 has no rule for connecting to unix sockets)")
 	fmt.Fprintln(w)
@@ -94,4 +100,29 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// printDisk says how the disk bound stands on the workspace's filesystem.
+func printDisk(w io.Writer, d *linux.DiskInfo, err error) {
+	if err != nil {
+		fmt.Fprintf(w, "NO  disk bound for this directory: %v; writes are bounded by the file-size limit only\n", err)
+		return
+	}
+	fmt.Fprintf(w, "yes disk bound (this directory: %s, %s free of %s): a run may not take free space under %s",
+		d.Type, linux.SizeString(d.Free), linux.SizeString(d.Size), linux.SizeString(d.Reserve))
+	if !d.Inodes {
+		fmt.Fprint(w, " (no inode counts here: bytes only)")
+	}
+	fmt.Fprintln(w)
+	if d.UnderReserve {
+		fmt.Fprintf(w, "    the filesystem is under that reserve already: each run may add only %s before it is stopped\n",
+			linux.SizeString(sandbox.DiskAllowance))
+	}
 }

@@ -190,3 +190,54 @@ func (w *diskWatch) Warnings() []string {
 	}
 	return out
 }
+
+// DiskInfo is what cordon doctor says about the filesystem a workspace is
+// on: its type, size, free space and the default reserve a run keeps.
+type DiskInfo struct {
+	Path         string `json:"path"`
+	Type         string `json:"type"`
+	Size         int64  `json:"size_bytes"`
+	Free         int64  `json:"free_bytes"`
+	Reserve      int64  `json:"default_reserve_bytes"`
+	UnderReserve bool   `json:"under_reserve"`
+	Inodes       bool   `json:"inodes_counted"`
+}
+
+// ProbeDisk measures the filesystem of path as a run's disk watch would.
+func ProbeDisk(path string) (*DiskInfo, error) {
+	var sf unix.Statfs_t
+	if err := unix.Statfs(path, &sf); err != nil {
+		return nil, err
+	}
+	size := int64(sf.Blocks) * sf.Bsize
+	d := &DiskInfo{Path: path, Type: fsType(sf.Type), Size: size, Free: int64(sf.Bavail) * sf.Bsize,
+		Reserve: sandbox.Limits{}.DiskReserveFor(size), Inodes: sf.Files > 0}
+	d.UnderReserve = d.Free < d.Reserve
+	return d, nil
+}
+
+// SizeString prints n bytes as disk messages do.
+func SizeString(n int64) string { return size(n) }
+
+// fsType names the common filesystem magic numbers.
+func fsType(t int64) string {
+	switch uint32(t) {
+	case unix.EXT4_SUPER_MAGIC:
+		return "ext4"
+	case unix.XFS_SUPER_MAGIC:
+		return "xfs"
+	case unix.BTRFS_SUPER_MAGIC:
+		return "btrfs"
+	case unix.TMPFS_MAGIC:
+		return "tmpfs"
+	case unix.OVERLAYFS_SUPER_MAGIC:
+		return "overlay"
+	case unix.NFS_SUPER_MAGIC:
+		return "nfs"
+	case 0x65735546:
+		return "fuse"
+	case 0x2fc12fc1:
+		return "zfs"
+	}
+	return fmt.Sprintf("0x%x", uint32(t))
+}
