@@ -71,12 +71,12 @@ func (a *analyzer) dispatch(sc scope, idx int, args []arg, cs callSite) {
 	case "poetry", "pipenv", "pdm", "hatch", "uv", "rye":
 		a.execSub(sc, idx, args, cs, "run")
 	case "go":
-		a.goTool(sc, idx, args, cs)
+		a.programOption(sc, idx, args, "go -exec", 1, []string{"exec", "toolexec", "vettool"}, nil, "-args", "--args")
 	case "ctest":
 		a.ctest(sc, idx, args, cs)
 	case "meson":
 		if len(args) > 1 && args[1].val == "test" {
-			a.mesonTest(sc, idx, args)
+			a.programOption(sc, idx, args, "meson --wrapper", 2, []string{"wrapper", "gdb-path"}, nil)
 		}
 	case "cargo":
 		a.cargoConfig(sc, idx, args)
@@ -91,15 +91,15 @@ func (a *analyzer) dispatch(sc scope, idx int, args []arg, cs callSite) {
 	case "ed", "red":
 		a.edScript(sc, idx, cs)
 	case "sort":
-		a.programOption(sc, idx, args, "sort --compress-program", []string{"compress-program"}, nil)
+		a.programOption(sc, idx, args, "sort --compress-program", 2, []string{"compress-program"}, nil)
 	case "install":
-		a.programOption(sc, idx, args, "install --strip-program", []string{"strip-program"}, nil)
+		a.programOption(sc, idx, args, "install --strip-program", 2, []string{"strip-program"}, nil)
 	case "split":
-		a.programOption(sc, idx, args, "split --filter", nil, []string{"filter"})
+		a.programOption(sc, idx, args, "split --filter", 2, nil, []string{"filter"})
 	case "bat", "batcat", "delta":
-		a.programOption(sc, idx, args, base+" --pager", nil, []string{"pager"})
+		a.programOption(sc, idx, args, base+" --pager", 2, nil, []string{"pager"})
 	case "bazel", "bazelisk":
-		a.programOption(sc, idx, args, "bazel --run_under", []string{"run_under"}, nil)
+		a.programOption(sc, idx, args, "bazel --run_under", 2, []string{"run_under"}, nil)
 	case "fzf":
 		a.fzfActions(sc, idx, args)
 	case "mvn", "mvnw", "./mvnw":

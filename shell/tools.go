@@ -2,6 +2,7 @@ package shell
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -367,59 +368,12 @@ func (a *analyzer) execSub(sc scope, idx int, args []arg, cs callSite, sub strin
 	}
 }
 
-// goTool follows go's -exec (the program that runs a test binary or a
-// program, with its arguments split on spaces), -toolexec (run before
-// every compiler and linker) and -vettool.
-func (a *analyzer) goTool(sc scope, idx int, args []arg, cs callSite) {
-	for i := 1; i < len(args); i++ {
-		v, n, ok := longValue(args, i, 1, "exec", "toolexec", "vettool")
-		if n == 0 {
-			continue
-		}
-		i += n - 1
-		if !ok {
-			continue
-		}
-		words, split := a.splitWords(v)
-		if !split {
-			a.dynamic(idx, "go: %s is not static", quoteNote(v.val))
-			continue
-		}
-		if len(words) > 0 {
-			a.res.Commands[idx].CodeExec = "go -exec"
-			a.call(sc.wrapped("go -exec"), words, callSite{})
-		}
-	}
-}
-
-// ctest --test-command runs the rest of its line; meson test --wrapper
-// and --gdb-path run a command line given as one word.
+// ctest --test-command runs the rest of its line.
 func (a *analyzer) ctest(sc scope, idx int, args []arg, cs callSite) {
 	for i := 1; i < len(args); i++ {
 		if !args[i].dyn && args[i].val == "--test-command" && i+1 < len(args) {
 			a.call(sc.wrapped("ctest --test-command"), args[i+1:], callSite{in: cs.in})
 			return
-		}
-	}
-}
-
-func (a *analyzer) mesonTest(sc scope, idx int, args []arg) {
-	for i := 1; i < len(args); i++ {
-		v, n, ok := longValue(args, i, 2, "wrapper", "gdb-path")
-		if n == 0 {
-			continue
-		}
-		i += n - 1
-		if !ok {
-			continue
-		}
-		words, split := a.splitWords(v)
-		if !split {
-			a.dynamic(idx, "meson: %s is not static", quoteNote(v.val))
-			continue
-		}
-		if len(words) > 0 {
-			a.call(sc.wrapped("meson --wrapper"), words, callSite{})
 		}
 	}
 }
@@ -504,16 +458,17 @@ func (a *analyzer) edScript(sc scope, idx int, cs callSite) {
 }
 
 // programOption follows options whose value is a program the tool runs,
-// or a shell command it runs: sort --compress-program, install
-// --strip-program and bazel --run_under name a program (with arguments,
-// split on spaces); split --filter, bat's and delta's --pager and fzf's
-// --preview and --bind actions are shell commands.
-func (a *analyzer) programOption(sc scope, idx int, args []arg, via string, program []string, shell []string) {
+// or a shell command it runs: go's -exec, -toolexec and -vettool, meson
+// test's --wrapper, sort --compress-program, install --strip-program and
+// bazel --run_under name a program (with arguments, split on spaces);
+// split --filter and bat's and delta's --pager are shell commands. dashes
+// is as for longValue; the scan stops at "--" and at the words in stops.
+func (a *analyzer) programOption(sc scope, idx int, args []arg, via string, dashes int, program, shell []string, stops ...string) {
 	for i := 1; i < len(args); i++ {
-		if args[i].val == "--" && !args[i].dyn {
+		if !args[i].dyn && (args[i].val == "--" || slices.Contains(stops, args[i].val)) {
 			return
 		}
-		if v, n, ok := longValue(args, i, 2, program...); n > 0 {
+		if v, n, ok := longValue(args, i, dashes, program...); n > 0 {
 			i += n - 1
 			if !ok {
 				continue
@@ -529,7 +484,7 @@ func (a *analyzer) programOption(sc scope, idx int, args []arg, via string, prog
 			}
 			continue
 		}
-		if v, n, ok := longValue(args, i, 2, shell...); n > 0 {
+		if v, n, ok := longValue(args, i, dashes, shell...); n > 0 {
 			i += n - 1
 			if ok {
 				a.inline(sc, idx, via, v, shellCode, via)
