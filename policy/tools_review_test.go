@@ -1,0 +1,104 @@
+package policy
+
+import "testing"
+
+// Texts where a build, debugging or text tool runs a command, or writes a
+// file, that the default policy denies, spelled so that the analysis of
+// the tool's options (shell/tools.go, shell/sed.go, shell/awk.go) misses
+// it: GNU getopt's abbreviations of long options, clustered short options,
+// attached values, make's other assignment operators, scripts read from
+// stdin. Each text is data only; the tests never run it.
+//
+// What was checked against the real tools (with a harmless printf in
+// place of the command): make 4.3 (::=, !=, " := ", --ev=, --eva,
+// -sf -, --fil=/dev/stdin, --makef=-), gdb 15 (-eval, --eval=,
+// -init-eval), split --fil, sort --compress-prog and install
+// --strip-prog (accepted), man --pag and -aP (accepted), sed -f - with
+// an e command on stdin, awk print > "a" "b" (writes ab).
+func TestReviewToolOptions(t *testing.T) {
+	p := Default()
+	ws, home := "/home/dev/app", "/home/dev"
+	cases := []struct {
+		name, cmd string
+		real      string // what the tool runs or does, which the policy denies
+	}{
+		// make: assignments other than NAME=value and NAME:=value are
+		// expanded (::=, :::=) or run (!=) when make reads its command
+		// line; spaces around the operator are allowed.
+		{"make-colon-colon-eq", "make 'X::=$(shell rm -rf ~)'", "rm -rf ~"},
+		{"make-triple-colon-eq", "make 'X:::=$(shell rm -rf ~)'", "rm -rf ~"},
+		{"make-bang-eq", "make 'X != rm -rf ~'", "rm -rf ~"},
+		{"make-bang-eq-nospace", "make 'X!=rm -rf ~'", "rm -rf ~"},
+		{"make-spaced-colon-eq", "make 'X := $(shell rm -rf ~)'", "rm -rf ~"},
+		// getopt_long accepts any unambiguous prefix of a long option.
+		{"make-eval-abbrev-eq", "make --ev='$(shell rm -rf ~)'", "rm -rf ~"},
+		{"make-eval-abbrev", "make --eva '$(shell rm -rf ~)'", "rm -rf ~"},
+		{"make-file-abbrev-stdin", "make --fil=/dev/stdin <<< $'all:\\n\\trm -rf ~'", "rm -rf ~"},
+		{"make-makefile-abbrev-stdin", "make --makef=- <<< $'all:\\n\\trm -rf ~'", "rm -rf ~"},
+		// Clustered short options: -s and -f -, -s and -E (make 4.4's --eval).
+		{"make-cluster-f-stdin", "make -sf - <<< $'all:\\n\\trm -rf ~'", "rm -rf ~"},
+		{"make-cluster-E", "make -sE '$(shell rm -rf ~)'", "rm -rf ~"},
+		{"make-cluster-E-attached", "make -kE'$(shell rm -rf ~)'", "rm -rf ~"},
+		// gdb takes long options after one dash and abbreviations of them.
+		{"gdb-eval-abbrev", "gdb -batch -eval 'shell rm -rf ~'", "rm -rf ~"},
+		{"gdb-eval-abbrev-eq", "gdb -batch --eval='shell rm -rf ~'", "rm -rf ~"},
+		{"gdb-init-eval-abbrev", "gdb -batch -init-eval 'shell rm -rf ~'", "rm -rf ~"},
+		// julia parses its options with getopt_long ("+vhqH:e:E:L:…"):
+		// -e takes an attached value and clusters; --eval abbreviates;
+		// a script or -L file can be stdin.
+		{"julia-e-attached", "julia -e'run(`rm -rf /home/dev`)'", "rm -rf /home/dev"},
+		{"julia-E-attached", "julia -E'run(`rm -rf /home/dev`)'", "rm -rf /home/dev"},
+		{"julia-cluster-qe", "julia -qe 'run(`rm -rf /home/dev`)'", "rm -rf /home/dev"},
+		{"julia-eval-abbrev", "julia --ev 'run(`rm -rf /home/dev`)'", "rm -rf /home/dev"},
+		{"julia-script-stdin", "julia /dev/stdin <<< 'run(`rm -rf /home/dev`)'", "rm -rf /home/dev"},
+		{"julia-L-stdin", "julia -L /dev/stdin <<< 'run(`rm -rf /home/dev`)'", "rm -rf /home/dev"},
+		// emacs completes abbreviated long options (command-line-1's
+		// try-completion over its longopts) and loads a script from stdin.
+		{"emacs-eval-abbrev", "emacs --batch --ev '(shell-command \"rm -rf ~\")'", "rm -rf ~"},
+		{"emacs-execute-abbrev", "emacs --batch --exec '(shell-command \"rm -rf ~\")'", "rm -rf ~"},
+		{"emacs-script-stdin", "emacs --batch --script /dev/stdin <<< '(shell-command \"rm -rf ~\")'", "rm -rf ~"},
+		// cmake -P and ctest -S run a CMake script, here from stdin.
+		{"cmake-P-stdin", "cmake -P /dev/stdin <<< 'execute_process(COMMAND rm -rf /home/dev)'", "rm -rf /home/dev"},
+		{"ctest-S-stdin", "ctest -S /dev/stdin <<< 'execute_process(COMMAND rm -rf /home/dev)'", "rm -rf /home/dev"},
+		// GNU getopt abbreviations of the options programOption follows.
+		{"split-filter-abbrev", "split --fil='rm -rf ~' f", "rm -rf ~"},
+		{"sort-compress-abbrev", "sort --compress-prog=/tmp/evil -S 1 f", "/tmp/evil"},
+		{"install-strip-abbrev", "install -s --strip-prog=/tmp/evil a b", "/tmp/evil"},
+		// man (argp): abbreviated --pager, and -P clustered after -a.
+		{"man-pager-abbrev", "man --pag='rm -rf ~' ls", "rm -rf ~"},
+		{"man-cluster-aP", "man -aP 'rm -rf ~' ls", "rm -rf ~"},
+		// less ends a search typed through +cmd at a carriage return as
+		// at a newline; the ! after it runs a shell command.
+		{"less-search-CR", "less $'+/x\\r!rm -rf ~\\r' f", "rm -rf ~"},
+		// fzf's transform(…) action runs a command and reads actions from it.
+		{"fzf-transform", "fzf --bind 'start:transform(rm -rf ~)'", "rm -rf ~"},
+		// go's external linker is a program the build runs.
+		{"go-ldflags-extld", "go build -ldflags='-linkmode=external -extld=/tmp/evil' .", "/tmp/evil"},
+		// sed and awk programs read from stdin are not read at all.
+		{"sed-f-dash-e", "sed -f - f <<< '1e rm -rf ~'", "rm -rf ~"},
+		{"sed-f-stdin-e", "sed -f /dev/stdin f <<< '1e rm -rf ~'", "rm -rf ~"},
+		{"sed-f-dash-w", "sed -n -f - f <<< 'w /etc/cron.d/x'", "printf x > /etc/cron.d/x"},
+		{"awk-f-dash-system", "awk -f - f <<< 'BEGIN{system(\"rm -rf ~\")}'", "rm -rf ~"},
+		{"awk-f-stdin-system", "awk -f /dev/stdin <<< 'BEGIN{system(\"rm -rf ~\")}'", "rm -rf ~"},
+		// awk's output redirection takes a concatenation: "a" "b" is ab.
+		{"awk-print-concat", "awk '{print > \"/etc/cron.d/\" \"x\"}' f", "printf x > /etc/cron.d/x"},
+		{"awk-print-concat-empty", "awk '{print > \"/etc/cron.d/x\" \"\"}' f", "printf x > /etc/cron.d/x"},
+		{"awk-printf-concat", "awk 'BEGIN{printf \"%s\", \"x\" > \"/etc/\" \"cron.d/x\"}'", "printf x > /etc/cron.d/x"},
+		// sqlite3's .once/.output and writefile() write any file.
+		{"sqlite-once", "sqlite3 db '.once /etc/cron.d/x' 'select 1;'", "printf x > /etc/cron.d/x"},
+		{"sqlite-writefile", "sqlite3 db \"select writefile('/etc/cron.d/x', 'x');\"", "printf x > /etc/cron.d/x"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			real := p.Decide(Request{Command: c.real, Workspace: ws, Home: home})
+			if real.Verdict == Allow {
+				t.Fatalf("the real command %q is allowed; the case proves nothing", c.real)
+			}
+			d := p.Decide(Request{Command: c.cmd, Workspace: ws, Home: home})
+			t.Logf("real %q: %v (%s); text: %v (%s) dynamic=%v", c.real, real.Verdict, real.Rule, d.Verdict, d.Rule, d.Dynamic)
+			if d.Verdict == Allow {
+				t.Errorf("%q allowed (%s), but the tool runs what the policy judges %v (%s)", c.cmd, d.Rule, real.Verdict, real.Rule)
+			}
+		})
+	}
+}
