@@ -1,0 +1,88 @@
+package guard
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A .git file whose gitdir leads to a git directory that GitControl never
+// looks into: the hooks and config there are not checked, and git run on
+// the host in the directory holding the .git file runs them.
+//
+//   - into-dot-git: gitdir: ../sub/.git/x, a whole git directory made
+//     inside another repository's .git under a name other than modules/
+//     or worktrees/. gitRisk accepts the pointer because its target has a
+//     .git element; gitRule files sub/.git/x/hooks/* and sub/.git/x/config
+//     as git internals.
+//   - two-line-gitdir: git takes everything after "gitdir: " up to the
+//     trailing newlines, newlines inside included; gitdirTarget reads only
+//     the first line. "gitdir: ../x/.git\n/../../evil" is, for git,
+//     x/".git\n"/../../evil = evil, a directory with no .git element,
+//     while gitRisk sees x/.git and lets it be.
+func TestReviewGitPointerMissed(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	cases := []struct {
+		name    string
+		gitdir  string // where the script moves the planted git directory
+		pointer string // content of other/.git
+		extra   []string
+	}{
+		{"into-dot-git", "sub/.git/x", "gitdir: ../sub/.git/x\\n", nil},
+		{"two-line-gitdir", "evil", "gitdir: ../x/.git\\n/../../evil\\n", []string{"mkdir -p 'x/.git\n'"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g, _ := newGuard(t, t.TempDir())
+			ws := t.TempDir()
+			gitRepo(t, ws)
+			gitRepo(t, filepath.Join(ws, "sub"))
+			marks := t.TempDir() // outside the workspace: only the host can write there
+			lines := []string{
+				"set -e",
+				"git init -q planted",
+				"mv planted/.git " + c.gitdir,
+				"rmdir planted",
+				"printf '#!/bin/sh\\ntouch %s\\n' '" + filepath.Join(marks, "hook") + "' > " + c.gitdir + "/hooks/pre-commit",
+				"chmod +x " + c.gitdir + "/hooks/pre-commit",
+				"git config -f " + c.gitdir + "/config core.fsmonitor 'touch " + filepath.Join(marks, "fsmonitor") + "'",
+				"mkdir other",
+			}
+			lines = append(lines, c.extra...)
+			lines = append(lines, "printf '"+c.pointer+"' > other/.git", "")
+			must(t, os.WriteFile(filepath.Join(ws, "plant.sh"), []byte(strings.Join(lines, "\n")), 0o644))
+
+			resp, err := g.Run(context.Background(), &Request{Text: "sh plant.sh", Workspace: ws})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Result.ExitCode != 0 {
+				t.Fatalf("plant.sh exited %d", resp.Result.ExitCode)
+			}
+			t.Logf("warnings: %q", resp.Warnings)
+
+			// From the host: ordinary git work in other/.
+			must(t, os.MkdirAll(filepath.Join(ws, "other"), 0o755))
+			must(t, os.WriteFile(filepath.Join(ws, "other", "f"), []byte("x\n"), 0o644))
+			for _, args := range [][]string{
+				{"status"},
+				{"add", "f"},
+				{"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x"},
+			} {
+				cmd := exec.Command("git", append([]string{"-C", filepath.Join(ws, "other")}, args...)...)
+				cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+				out, _ := cmd.CombinedOutput()
+				t.Logf("git %s: %s", strings.Join(args, " "), out)
+			}
+			ents, _ := os.ReadDir(marks)
+			for _, e := range ents {
+				t.Errorf("git on the host ran what the command planted: %s exists", e.Name())
+			}
+		})
+	}
+}
