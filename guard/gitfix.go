@@ -155,12 +155,12 @@ func gitdirTarget(root int, ws string, c verify.GitChange) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		line, _, _ := strings.Cut(string(b), "\n")
+		// As git's read_gitfile_gently: everything after "gitdir: " but
+		// the trailing newlines is the path, newlines inside included.
 		var ok bool
-		if target, ok = strings.CutPrefix(strings.TrimSpace(line), "gitdir:"); !ok {
+		if target, ok = strings.CutPrefix(strings.TrimRight(string(b), "\r\n"), "gitdir: "); !ok {
 			return "", errors.New("no gitdir: line")
 		}
-		target = strings.TrimSpace(target)
 	}
 	if !filepath.IsAbs(target) {
 		target = filepath.Join(ws, filepath.Dir(filepath.FromSlash(c.Path)), target)
