@@ -35,6 +35,15 @@ func TestReviewGitPointerMissed(t *testing.T) {
 	}{
 		{"into-dot-git", "sub/.git/x", "gitdir: ../sub/.git/x\\n", nil},
 		{"two-line-gitdir", "evil", "gitdir: ../x/.git\\n/../../evil\\n", []string{"mkdir -p 'x/.git\n'"}},
+		// A submodule's git directory (modules/m, which gitRisk accepts as
+		// a pointer's target) whose commondir leads to evil: git takes
+		// config and hooks from the common directory, and gitRule files
+		// modules/m/commondir as a git internal, never checked.
+		{"modules-commondir", "evil", "gitdir: ../sub/.git/modules/m\\n", []string{
+			"mkdir -p sub/.git/modules/m",
+			"cp evil/HEAD sub/.git/modules/m/HEAD",
+			"printf '../../../../evil\\n' > sub/.git/modules/m/commondir",
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -136,8 +136,8 @@ func gitRule(rel string) (gitPlace, *pathRule) {
 		switch {
 		case j >= 0:
 			in = in[j+1:]
-		case in[k+1:] == "config":
-			in = "config"
+		case in[k+1:] == "config", in[k+1:] == "config.worktree", in[k+1:] == "commondir":
+			in = in[k+1:]
 		default:
 			return gitInternal, nil
 		}
