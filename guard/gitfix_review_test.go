@@ -9,6 +9,45 @@ import (
 	"testing"
 )
 
+// A bare repository nested in the workspace has no .git element in its
+// paths, so GitControl ignores its hooks and config altogether. git run on
+// the host that pushes to it (a local remote, as tests of deployment
+// scripts use) runs its pre-receive and reference-transaction hooks.
+func TestReviewGitBareRepositoryMissed(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	g, _ := newGuard(t, t.TempDir())
+	ws := t.TempDir()
+	gitRepo(t, ws)
+	gitRepo(t, filepath.Join(ws, "sub"))
+	git(t, filepath.Join(ws, "sub"), "commit", "--allow-empty", "-qm", "first")
+	marks := t.TempDir()
+	lines := []string{
+		"set -e",
+		"git init -q --bare remote",
+		"printf '#!/bin/sh\\ntouch %s\\n' '" + filepath.Join(marks, "pre-receive") + "' > remote/hooks/pre-receive",
+		"chmod +x remote/hooks/pre-receive",
+		"",
+	}
+	must(t, os.WriteFile(filepath.Join(ws, "plant.sh"), []byte(strings.Join(lines, "\n")), 0o644))
+	resp, err := g.Run(context.Background(), &Request{Text: "sh plant.sh", Workspace: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Result.ExitCode != 0 {
+		t.Fatalf("plant.sh exited %d", resp.Result.ExitCode)
+	}
+	t.Logf("warnings: %q", resp.Warnings)
+	cmd := exec.Command("git", "-C", filepath.Join(ws, "sub"), "push", "-q", filepath.Join(ws, "remote"), "HEAD:refs/heads/main")
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, _ := cmd.CombinedOutput()
+	t.Logf("git push: %s", out)
+	if _, err := os.Stat(filepath.Join(marks, "pre-receive")); err == nil {
+		t.Error("git push on the host ran the pre-receive hook the command planted in a nested bare repository")
+	}
+}
+
 // A .git file whose gitdir leads to a git directory that GitControl never
 // looks into: the hooks and config there are not checked, and git run on
 // the host in the directory holding the .git file runs them.
