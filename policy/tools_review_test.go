@@ -16,12 +16,8 @@ import "testing"
 // --strip-prog (accepted), man --pag and -aP (accepted), sed -f - with
 // an e command on stdin, awk print > "a" "b" (writes ab).
 func TestReviewToolOptions(t *testing.T) {
-	p := Default()
-	ws, home := "/home/dev/app", "/home/dev"
-	cases := []struct {
-		name, cmd string
-		real      string // what the tool runs or does, which the policy denies
-	}{
+	// real: what the tool runs or does, which the policy does not allow.
+	cases := []struct{ name, cmd, real string }{
 		// make: assignments other than NAME=value and NAME:=value are
 		// expanded (::=, :::=) or run (!=) when make reads its command
 		// line; spaces around the operator are allowed.
@@ -88,6 +84,47 @@ func TestReviewToolOptions(t *testing.T) {
 		{"sqlite-once", "sqlite3 db '.once /etc/cron.d/x' 'select 1;'", "printf x > /etc/cron.d/x"},
 		{"sqlite-writefile", "sqlite3 db \"select writefile('/etc/cron.d/x', 'x');\"", "printf x > /etc/cron.d/x"},
 	}
+	checkReviewCases(t, cases)
+}
+
+// Environment variables that make a tool run a program or a command,
+// which shell/environ.go does not count as code. GIT_CONFIG_PARAMETERS
+// was checked against git 2.39 (core.fsmonitor ran on git status).
+func TestReviewToolEnvironment(t *testing.T) {
+	checkReviewCases(t, []struct{ name, cmd, real string }{
+		// git -c's own variable; GIT_CONFIG_KEY_n/VALUE_n are followed.
+		{"GIT_CONFIG_PARAMETERS", "GIT_CONFIG_PARAMETERS=\"'core.fsmonitor'='rm -rf ~'\" git status",
+			"GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.fsmonitor GIT_CONFIG_VALUE_0='rm -rf ~' git status"},
+		// Compiler and linker flags that name a program or a plugin:
+		// a gcc specs file rewrites the programs gcc runs; clang's
+		// --ld-path and -Xclang -load; the linker's --plugin; a response
+		// file holds any flag (-B among them); rustc's codegen backend.
+		{"CFLAGS-specs", "CFLAGS='-specs=/tmp/evil.specs' make", "/tmp/evil"},
+		{"CFLAGS-specs-dashdash", "CFLAGS='--specs=/tmp/evil.specs' make", "/tmp/evil"},
+		{"LDFLAGS-ld-path", "LDFLAGS='--ld-path=/tmp/evil' make", "/tmp/evil"},
+		{"CFLAGS-Xclang-load", "CFLAGS='-Xclang -load -Xclang /tmp/evil.so' make", "/tmp/evil"},
+		{"LDFLAGS-Wl-dashdash-plugin", "LDFLAGS='-Wl,--plugin=/tmp/evil.so' make", "/tmp/evil"},
+		{"LDFLAGS-Wl-list-plugin", "LDFLAGS='-Wl,-z,now,-plugin,/tmp/evil.so' make", "/tmp/evil"},
+		{"CFLAGS-response-file", "CFLAGS='@/tmp/flags' make", "/tmp/evil"},
+		{"RUSTFLAGS-codegen-backend", "RUSTFLAGS='-Zcodegen-backend=/tmp/evil.so' cargo build", "/tmp/evil"},
+		// CC naming a program outside the workspace, without shell syntax.
+		{"CC-program", "CC=/tmp/evil make", "/tmp/evil"},
+		// Options read from the environment: man's MANOPT, less's LESS,
+		// fzf's FZF_DEFAULT_OPTS, and FZF_DEFAULT_COMMAND, run through
+		// the shell.
+		{"MANOPT-pager", "MANOPT='--pager=rm\\ -rf\\ ~' man ls", "rm -rf ~"},
+		{"LESS-plus-bang", "LESS='+!rm -rf ~' less f", "rm -rf ~"},
+		{"FZF_DEFAULT_OPTS-preview", "FZF_DEFAULT_OPTS='--preview \"rm -rf ~\"' fzf", "rm -rf ~"},
+		{"FZF_DEFAULT_COMMAND", "FZF_DEFAULT_COMMAND='rm -rf ~' fzf", "rm -rf ~"},
+	})
+}
+
+// checkReviewCases fails each case whose text is allowed although what
+// it runs (real) is not.
+func checkReviewCases(t *testing.T, cases []struct{ name, cmd, real string }) {
+	t.Helper()
+	p := Default()
+	ws, home := "/home/dev/app", "/home/dev"
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			real := p.Decide(Request{Command: c.real, Workspace: ws, Home: home})
