@@ -119,6 +119,25 @@ func TestReviewToolEnvironment(t *testing.T) {
 	})
 }
 
+// Hidden code in a new bash: the exported value is evaluated by the
+// child's arithmetic, and SHELLOPTS=xtrace in the environment makes the
+// child expand PS4, as does PS4 given through env to bash -x (checked
+// against bash 5.2 with touch in place of rm; bash imports PS4 only when
+// not running as root). bash expands BASH_ENV's value, command
+// substitutions included, before sourcing the file it names (checked
+// against bash 5.2, also as root).
+// The analysis judges the child's text alone and allows it.
+func TestReviewHiddenCodeNested(t *testing.T) {
+	checkReviewCases(t, []struct{ name, cmd, real string }{
+		{"env-prefix-nested-arith", "x='a[$(rm -rf ~)]' bash -c '(( x ))'", "rm -rf ~"},
+		{"export-nested-arith", "export x='a[$(rm -rf ~)]'; bash -c '(( x ))'", "rm -rf ~"},
+		{"env-SHELLOPTS-PS4", "env SHELLOPTS=xtrace PS4='$(rm -rf ~)' bash -c true", "rm -rf ~"},
+		{"env-PS4-bash-x", "env PS4='$(rm -rf ~)' bash -xc true", "rm -rf ~"},
+		{"BASH_ENV-command-substitution", "BASH_ENV='$(rm -rf ~)' bash -c true", "rm -rf ~"},
+		{"env-BASH_ENV-command-substitution", "env BASH_ENV='$(rm -rf ~)' bash -c true", "rm -rf ~"},
+	})
+}
+
 // checkReviewCases fails each case whose text is allowed although what
 // it runs (real) is not.
 func checkReviewCases(t *testing.T, cases []struct{ name, cmd, real string }) {
