@@ -70,6 +70,15 @@ func TestReviewToolOptions(t *testing.T) {
 		{"fzf-transform", "fzf --bind 'start:transform(rm -rf ~)'", "rm -rf ~"},
 		// go's external linker is a program the build runs.
 		{"go-ldflags-extld", "go build -ldflags='-linkmode=external -extld=/tmp/evil' .", "/tmp/evil"},
+		// cargo --config: doc.browser is run by cargo doc --open; TOML
+		// quoted keys take \u escapes, so "runn\u0065r" is runner; a
+		// --config naming a file (stdin here) is read as a config file;
+		// build.rustflags is RUSTFLAGS. Checked with cargo 1.95: the
+		// browser ran, through the escaped key and from /dev/stdin too.
+		{"cargo-doc-browser", "cargo doc --open --config 'doc.browser=[\"sh\",\"-c\",\"rm -rf ~\"]'", "rm -rf ~"},
+		{"cargo-runner-escaped-key", "cargo test --config 'target.x86_64-unknown-linux-gnu.\"runn\\u0065r\"=\"rm -rf ~\"'", "rm -rf ~"},
+		{"cargo-config-stdin", "cargo test --config /dev/stdin <<< 'target.x86_64-unknown-linux-gnu.runner=\"rm -rf ~\"'", "rm -rf ~"},
+		{"cargo-rustflags-fuse-ld", "cargo build --config 'build.rustflags=[\"-Clink-arg=-fuse-ld=/tmp/evil\"]'", "/tmp/evil"},
 		// sed and awk programs read from stdin are not read at all.
 		{"sed-f-dash-e", "sed -f - f <<< '1e rm -rf ~'", "rm -rf ~"},
 		{"sed-f-stdin-e", "sed -f /dev/stdin f <<< '1e rm -rf ~'", "rm -rf ~"},
