@@ -123,8 +123,8 @@ func gitRisk(root int, ws string, c verify.GitChange) (why string, restore []byt
 			if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
 				return "", nil // outside the workspace, where the command could write nothing
 			}
-			if hasGitElem(filepath.ToSlash(rel)) {
-				return "", nil // a submodule's or worktree's git directory, checked in its own right
+			if gitDirPlace(filepath.ToSlash(rel)) {
+				return "", nil // a repository's, submodule's or worktree's git directory, checked in its own right
 			}
 			return fmt.Sprintf("a .git the command made points git at %s, a directory of the workspace that is not a git directory", rel), nil
 		}
@@ -168,11 +168,32 @@ func gitdirTarget(root int, ws string, c verify.GitChange) (string, error) {
 	return filepath.Clean(target), nil
 }
 
-func hasGitElem(rel string) bool {
-	for _, e := range strings.Split(rel, "/") {
+// gitDirPlace reports whether rel is where git keeps a git directory
+// itself: a .git directory, a submodule's (.git/modules/NAME), or a
+// worktree's (.git/worktrees/NAME). Anywhere else inside a .git is a
+// place whose hooks and config the change report files as git internals.
+func gitDirPlace(rel string) bool {
+	elems := strings.Split(rel, "/")
+	last := -1
+	for i, e := range elems {
 		if e == ".git" {
-			return true
+			last = i
+			break
 		}
+	}
+	if last < 0 {
+		return false
+	}
+	// A submodule's name may hold slashes (vendor/lib); whatever is
+	// under modules/ has its hooks and config checked as the change
+	// report's GitControl sees them.
+	switch rest := elems[last+1:]; {
+	case len(rest) == 0:
+		return true
+	case len(rest) >= 2 && rest[0] == "modules":
+		return true
+	case len(rest) == 2 && rest[0] == "worktrees":
+		return true
 	}
 	return false
 }

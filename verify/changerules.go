@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -189,6 +191,38 @@ func GitControl(rel string) string {
 		return "commondir"
 	}
 	return "config"
+}
+
+// bareControl is GitControl for a path outside any .git directory: when
+// rel is a hook, hooks/, config, config.worktree or commondir of a
+// directory that holds a git directory's HEAD and objects/ (a bare
+// repository), it says which; otherwise "".
+func bareControl(root, rel string) string {
+	dir, base := path.Split(rel)
+	dir = strings.TrimSuffix(dir, "/")
+	var repo, ctl string
+	switch {
+	case path.Base(dir) == "hooks" && dir != "" && !strings.HasSuffix(base, ".sample"):
+		repo, ctl = path.Dir(dir), "hook"
+	case base == "hooks":
+		repo, ctl = dir, "hook"
+	case base == "config" || base == "config.worktree":
+		repo, ctl = dir, "config"
+	case base == "commondir":
+		repo, ctl = dir, "commondir"
+	default:
+		return ""
+	}
+	if repo == "" {
+		repo = "."
+	}
+	d := filepath.Join(root, filepath.FromSlash(repo))
+	head, err1 := os.Lstat(filepath.Join(d, "HEAD"))
+	objects, err2 := os.Lstat(filepath.Join(d, "objects"))
+	if err1 != nil || err2 != nil || !head.Mode().IsRegular() || !objects.IsDir() {
+		return ""
+	}
+	return ctl
 }
 
 // keepGit says whether the snapshot keeps rel's content: a git config or

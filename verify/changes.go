@@ -614,6 +614,14 @@ func (s *Snap) judge(c changed, r *ChangeReport) (Change, *[]Change, []Finding) 
 			finds = append(finds, finding("special-file", sev, "special file ("+fileMode(c.e.mode).String()+")"))
 		}
 	}
+	if !deleted && place == notGit {
+		// A bare repository (x.git/, or any directory git init --bare
+		// made) has no .git element: its hooks and config are found by
+		// what the directory holds.
+		if ctl := bareControl(s.realRoot, c.rel); ctl != "" {
+			r.Git = append(r.Git, GitChange{Path: c.rel, Control: ctl, Kind: ch.Kind, Created: old == nil})
+		}
+	}
 	if !deleted && place != notGit {
 		if ctl := GitControl(c.rel); ctl != "" {
 			g := GitChange{Path: c.rel, Control: ctl, Kind: ch.Kind, Created: old == nil}
