@@ -3,7 +3,7 @@
 package policy
 
 // defaultSum is the SHA-256 of the default.yaml these rules came from.
-const defaultSum = "79e4d0893788f663f95035db7a0a0f6dd28da7ec45d2f527fe62cbfc152fb2f5"
+const defaultSum = "98072887db6f58e1ef4fd5f7a3b1efe2b5c004b102c5cea42a840afc25178c8e"
 
 // defaultRules builds the rules on first use: as a package variable they
 // would be built at every start of the binary, the sandbox init included,
@@ -54,7 +54,7 @@ func defaultRules() []*Rule {
 			ProgramPath: []string{"@workspace"},
 			Source:      Source{Layer: LayerDefault, File: DefaultFile, Line: 104, Col: 5}},
 		{ID: "inline-code", Decision: Ask, Reason: "runs inline code in another language, which cordon cannot read",
-			CodeExec: []string{"python -c", "perl -e", "ruby -e", "php -r", "lua -e", "node -e", "bun -e", "deno eval", "Rscript -e", "osascript -e", "expect -c", "powershell -c", "awk system", "vim -c", "gdb -ex", "lldb -o", "make --eval", "sqlite3 .shell", "julia -e", "ghc -e", "elixir -e", "cargo --config", "emacs --eval", "less +cmd", "ed !", "fzf --preview", "npm --script-shell"},
+			CodeExec: []string{"python -c", "perl -e", "ruby -e", "php -r", "lua -e", "node -e", "bun -e", "deno eval", "Rscript -e", "osascript -e", "expect -c", "powershell -c", "awk system", "vim -c", "gdb -ex", "lldb -o", "make --eval", "sqlite3 .shell", "julia -e", "ghc -e", "elixir -e", "cargo --config", "emacs --eval", "less +cmd", "ed !", "fzf --preview", "npm --script-shell", "cmake -P", "go -ldflags"},
 			Source:   Source{Layer: LayerDefault, File: DefaultFile, Line: 110, Col: 5}},
 		{ID: "inline-code-stdin", Decision: Ask, Reason: "runs code in another language given on stdin, which cordon cannot read",
 			Program:  []string{"python", "python3", "python3.*", "python2", "perl", "ruby", "node", "nodejs", "php", "lua", "deno", "bun", "Rscript", "tclsh", "expect"},

@@ -86,7 +86,7 @@ func (z *Analyzer) AnalyzeEnv(src string, env map[string]string) (*Analysis, err
 		return !a.funcs
 	})
 	vars := findConsts(f, env)
-	hz, hidden := hazardsAndCode(f, src)
+	hz, hidden := hazardsAndCode(f, src, false)
 	if len(hz) > 0 {
 		// Code the word-by-word analysis cannot see may run: the text is
 		// dynamic, and no variable is taken as known.

@@ -402,7 +402,7 @@ var analyzeTests = []struct {
 	{`export EDITOR='vim -c "!id"'`, []want{cmd("export", `EDITOR=vim -c "!id"`).exec("env EDITOR"), cmd("vim", "-c", "!id").via("env EDITOR").exec("vim -c"), cmd("id").via("env EDITOR", "vim -c")}},
 	{`LD_PRELOAD=/tmp/x.so ls`, []want{cmd("ls").exec("env LD_PRELOAD")}},
 	{`env LD_PRELOAD=$LIB ls`, []want{cmd("env", "LD_PRELOAD=$LIB", "ls").dyn(), cmd("ls").via("env").dyn().exec("env LD_PRELOAD")}},
-	{`BASH_ENV=./x.sh bash -c true`, []want{cmd("bash", "-c", "true").exec("sh -c"), cmd("true").via("bash -c")}},
+	{`BASH_ENV=./x.sh bash -c true`, []want{cmd("bash", "-c", "true").exec("sh -c").dyn(), cmd("true").via("bash -c")}},
 	{`GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.pager GIT_CONFIG_VALUE_0='sh -c id' git log`, []want{cmd("git", "log").exec("env GIT_CONFIG core.pager"), cmd("sh", "-c", "id").via("env GIT_CONFIG core.pager").exec("sh -c"), cmd("id").via("env GIT_CONFIG core.pager", "sh -c")}},
 	{`PATH=/tmp/evil:$PATH ls`, []want{cmd("ls")}},
 	{`hash -p /tmp/evil ls; ls`, []want{cmd("hash", "-p", "/tmp/evil", "ls").dyn(), cmd("ls")}},

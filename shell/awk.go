@@ -24,6 +24,9 @@ func (a *analyzer) awk(sc scope, idx int, args []arg, cs callSite) {
 			}
 		case "f", "file", "E", "exec":
 			fromFile = true
+			if o.hasValue && (o.value.dyn || stdinNames[o.value.val]) {
+				progs = append(progs, stdinProgram(a, idx, cs, "awk -f -"))
+			}
 		}
 	}
 	if len(progs) == 0 && !fromFile && len(args) > 1+n {
@@ -46,15 +49,23 @@ func (a *analyzer) awk(sc scope, idx int, args []arg, cs callSite) {
 func awkFiles(prog string) (writes, reads []string) {
 	toks := awkLex(prog)
 	for i := 0; i+1 < len(toks); i++ {
-		t, next := toks[i], toks[i+1]
-		if t.kind != 'p' || next.kind != 's' || i+2 < len(toks) && !awkEnd(toks[i+2]) && toks[i+2].val != "|" {
+		t := toks[i]
+		if t.kind != 'p' || t.val != ">" && t.val != ">>" && t.val != "<" {
 			continue
 		}
-		switch t.val {
-		case ">", ">>":
-			writes = append(writes, next.val)
-		case "<":
-			reads = append(reads, next.val)
+		// Adjacent strings concatenate: "/etc/" "cron.d/x".
+		j, name := i+1, ""
+		for j < len(toks) && toks[j].kind == 's' {
+			name += toks[j].val
+			j++
+		}
+		if j == i+1 || j < len(toks) && !awkEnd(toks[j]) && toks[j].val != "|" {
+			continue // not only strings: computed, left to the sandbox
+		}
+		if t.val == "<" {
+			reads = append(reads, name)
+		} else {
+			writes = append(writes, name)
 		}
 	}
 	return writes, reads

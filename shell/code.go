@@ -88,7 +88,7 @@ func (a *analyzer) nested(sc scope, idx int, code arg, via string, own bool) {
 	if own && !a.funcs {
 		vars = findConsts(f, nil)
 	}
-	hz, hidden := hazardsAndCode(f, code.val)
+	hz, hidden := hazardsAndCode(f, code.val, true)
 	if len(hz) > 0 {
 		a.dynamic(idx, "%s: %s", via, hz[0])
 		vars = &consts{off: true}

@@ -57,14 +57,14 @@ func (a *analyzer) dispatch(sc scope, idx int, args []arg, cs callSite) {
 	case "cmake":
 		a.cmakeTool(sc, idx, args, cs)
 	case "julia":
-		a.exactCode(sc, idx, args, "julia -e", "-e", "-E", "--eval", "--print")
+		a.exactCode(sc, idx, args, "julia -e", "eE", []string{"eval", "print"}, []string{"load", "L"}, true)
 	case "ghc", "ghci", "runghc", "runhaskell":
-		a.exactCode(sc, idx, args, "ghc -e", "-e")
+		a.exactCode(sc, idx, args, "ghc -e", "", []string{"e"}, nil, false) // ghc options are not clusters (-package)
 	case "elixir", "iex":
-		a.exactCode(sc, idx, args, "elixir -e", "-e", "--eval")
+		a.exactCode(sc, idx, args, "elixir -e", "e", []string{"eval"}, nil, true)
 	case "mix":
 		if len(args) > 1 && args[1].val == "run" {
-			a.exactCode(sc, idx, args, "elixir -e", "-e", "--eval")
+			a.exactCode(sc, idx, args, "elixir -e", "e", []string{"eval"}, nil, false)
 		}
 	case "stack", "cabal", "dune", "opam", "esy":
 		a.execSub(sc, idx, args, cs, "exec")
@@ -72,6 +72,7 @@ func (a *analyzer) dispatch(sc scope, idx int, args []arg, cs callSite) {
 		a.execSub(sc, idx, args, cs, "run")
 	case "go":
 		a.programOption(sc, idx, args, "go -exec", 1, []string{"exec", "toolexec", "vettool"}, nil, "-args", "--args")
+		a.goLinker(sc, idx, args)
 	case "ctest":
 		a.ctest(sc, idx, args, cs)
 	case "meson":
@@ -81,15 +82,17 @@ func (a *analyzer) dispatch(sc scope, idx int, args []arg, cs callSite) {
 	case "cargo":
 		a.cargoConfig(sc, idx, args)
 	case "emacs", "xemacs":
-		a.exactCode(sc, idx, args, "emacs --eval", "--eval", "-eval", "--execute", "-execute")
+		a.exactCode(sc, idx, args, "emacs --eval", "", []string{"eval", "execute"}, []string{"script", "load", "l", "x"}, false)
 	case "emacsclient":
-		a.exactCode(sc, idx, args, "emacs --eval", "-e", "--eval")
+		a.exactCode(sc, idx, args, "emacs --eval", "e", []string{"eval"}, nil, false)
 	case "less", "more", "most":
 		a.lessCommands(sc, idx, args)
 	case "man":
 		a.manPager(sc, idx, args)
 	case "ed", "red":
 		a.edScript(sc, idx, cs)
+	case "mapfile", "readarray":
+		a.mapfileCallback(sc, idx, args)
 	case "sort":
 		a.programOption(sc, idx, args, "sort --compress-program", 2, []string{"compress-program"}, nil)
 	case "install":

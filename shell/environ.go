@@ -15,12 +15,13 @@ func envVar(name string) (codeLang, bool) {
 	case "GIT_SSH_COMMAND", "GIT_SSH", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_PAGER",
 		"GIT_EXTERNAL_DIFF", "GIT_ASKPASS", "GIT_PROXY_COMMAND", "SSH_ASKPASS", "SUDO_ASKPASS",
 		"EDITOR", "VISUAL", "PAGER", "MANPAGER", "SYSTEMD_PAGER", "BROWSER", "LESSOPEN",
-		"LESSCLOSE", "RSYNC_RSH", "CVS_RSH", "FCEDIT", "PROMPT_COMMAND":
+		"LESSCLOSE", "RSYNC_RSH", "CVS_RSH", "FCEDIT", "PROMPT_COMMAND", "FZF_DEFAULT_COMMAND":
 		return shellCode, true
 	case "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTC", "RUSTDOC", "CARGO_BUILD_RUSTC_WRAPPER",
 		"GOFLAGS", "MAKEFLAGS", "MFLAGS",
 		"CMAKE_C_COMPILER_LAUNCHER", "CMAKE_CXX_COMPILER_LAUNCHER", "npm_config_script_shell",
-		"NPM_CONFIG_SCRIPT_SHELL", "PIP_CONFIG_FILE", "PYTEST_ADDOPTS", "PYTEST_PLUGINS":
+		"NPM_CONFIG_SCRIPT_SHELL", "PIP_CONFIG_FILE", "PYTEST_ADDOPTS", "PYTEST_PLUGINS",
+		"GIT_CONFIG_PARAMETERS", "MANOPT", "FZF_DEFAULT_OPTS", "PS0", "PS1", "PS2", "PS4":
 		// Build tools run what these name, or take options that do
 		// (GOFLAGS=-toolexec=..., MAKEFLAGS=--eval=...).
 		return otherCode, true
@@ -71,16 +72,23 @@ func (a *analyzer) environ(sc scope, idx int) {
 			// syntax in it is a command of the agent's.
 			switch as.Name {
 			case "CC", "CXX", "CPP", "LD", "AR", "FC", "AS", "NM", "RANLIB", "STRIP", "OBJCOPY":
-				ok = as.Dynamic || strings.ContainsAny(as.Value, makeMeta)
+				// A program by name is a choice of compiler; a path or
+				// shell syntax is a program of the agent's.
+				ok = as.Dynamic || strings.ContainsAny(as.Value, makeMeta+"/")
+				lang = otherCode
+			case "LESS":
+				ok = as.Dynamic || strings.Contains(as.Value, "+") // +cmd runs less commands
 				lang = otherCode
 			case "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTDOCFLAGS", "CFLAGS", "CXXFLAGS",
 				"CPPFLAGS", "LDFLAGS", "GOGCCFLAGS", "CGO_CFLAGS", "CGO_LDFLAGS":
 				// Flags that make the compiler run another program: a
 				// linker, a plugin, tools looked up in a directory.
 				v := as.Value
-				ok = as.Dynamic || strings.Contains(v, "linker") || strings.Contains(v, "link-arg") ||
-					strings.Contains(v, "-fplugin") || strings.Contains(v, "-fuse-ld") || strings.Contains(v, "-wrapper") ||
-					strings.Contains(v, "-B") || strings.Contains(v, "-Xlinker") || strings.Contains(v, "-Wl,-plugin")
+				ok = as.Dynamic || strings.Contains(v, "@")
+				for _, k := range []string{"linker", "link-arg", "plugin", "-fuse-ld", "-wrapper", "-B", "-Xlinker",
+					"-Xclang", "specs", "ld-path", "codegen-backend", "-Z"} {
+					ok = ok || strings.Contains(v, k)
+				}
 				lang = otherCode
 			}
 		}
@@ -92,6 +100,11 @@ func (a *analyzer) environ(sc scope, idx int) {
 			val = strings.TrimLeft(val, "|")
 		}
 		kind := "env " + as.Name
+		if own := a.res.Commands[idx].CodeExec; own != "" && own != kind {
+			// The command's own code took CodeExec (bash -c, python -c):
+			// the code its environment gives it must still count.
+			a.dynamic(idx, "%s: its environment sets %s, which makes it load or run other code", a.res.Commands[idx].Name, as.Name)
+		}
 		a.inline(sc, idx, kind, arg{val: val, dyn: as.Dynamic}, lang, kind)
 	}
 	for _, n := range slices.Sorted(maps.Keys(gitKeys)) {

@@ -38,7 +38,7 @@ type hiddenCode struct {
 //
 // It also returns the hidden code it can read statically, so that what the
 // code runs is judged too (see analyzer.hidden).
-func hazardsAndCode(f *syntax.File, src string) (notes []string, hidden []hiddenCode) {
+func hazardsAndCode(f *syntax.File, src string, nested bool) (notes []string, hidden []hiddenCode) {
 	hide := func(why string, w *syntax.Word, p syntax.Pos) {
 		if w == nil {
 			return
@@ -50,6 +50,7 @@ func hazardsAndCode(f *syntax.File, src string) (notes []string, hidden []hidden
 		}
 	}
 	values := map[string][]*syntax.Word{} // static values given to each name
+	intSet := map[string]bool{}           // names the text gives an integer literal
 	add := func(p syntax.Pos, format string, a ...any) {
 		notes = append(notes, fmt.Sprintf("%d:%d: ", p.Line(), p.Col())+fmt.Sprintf(format, a...))
 	}
@@ -87,6 +88,8 @@ func hazardsAndCode(f *syntax.File, src string) (notes []string, hidden []hidden
 			}
 			if n.Array != nil || n.Naked || !ok || !intLit().MatchString(v) && v != "" {
 				unsafeVals[name] = true
+			} else {
+				intSet[name] = true
 			}
 		case *syntax.ForClause:
 			if it, ok := n.Loop.(*syntax.WordIter); ok && it.Name != nil {
@@ -109,13 +112,27 @@ func hazardsAndCode(f *syntax.File, src string) (notes []string, hidden []hidden
 				ariths = append(ariths, n)
 			}
 		case *syntax.UnaryTest:
-			if w, ok := n.X.(*syntax.Word); ok && n.Op == syntax.TsVarSet && staticHas(w, "[") {
-				add(n.Pos(), "[[ -v ]] with a subscript: bash expands it")
-				hide("subscript", w, n.Pos())
+			if w, ok := n.X.(*syntax.Word); ok && n.Op == syntax.TsVarSet {
+				switch {
+				case staticHas(w, "["):
+					add(n.Pos(), "[[ -v ]] with a subscript: bash expands it")
+					hide("subscript", w, n.Pos())
+				case !isStatic(w):
+					add(n.Pos(), "[[ -v ]] with a name not known statically: a subscript in it would be expanded")
+				}
+			}
+		case *syntax.ArrayElem:
+			if n.Index != nil {
+				ariths = append(ariths, n.Index) // a=([i]=v): the subscript is arithmetic
 			}
 		case *syntax.DeclClause:
 			anyWriter = true
 			for _, a := range n.Args {
+				if a.Naked && a.Value != nil {
+					if o, ok := literal(a.Value); ok && strings.HasPrefix(o, "-") && strings.ContainsRune(o, 'i') {
+						add(n.Pos(), "%s -i: what is assigned to the name is evaluated as arithmetic (subscripts run substitutions)", n.Variant.Value)
+					}
+				}
 				if a.Index != nil || a.Naked && staticHas(a.Value, "[") {
 					add(n.Pos(), "%s with a subscript: bash expands it", n.Variant.Value)
 					if a.Naked {
@@ -195,7 +212,9 @@ func hazardsAndCode(f *syntax.File, src string) (notes []string, hidden []hidden
 					name = n.Param.Value
 				}
 			}
-			if name != "" && (unsafeVals[name] || anyWriter) {
+			// Code a nested shell runs gets its variables from the
+			// environment too: one it never sets may hold anything.
+			if name != "" && (unsafeVals[name] || anyWriter || nested && !intSet[name] && !bashInts[name]) {
 				bad = name
 			}
 			return true
@@ -210,7 +229,20 @@ func hazardsAndCode(f *syntax.File, src string) (notes []string, hidden []hidden
 	return notes, hidden
 }
 
+// bashInts are variables bash itself keeps as integers, whatever the
+// environment says.
+var bashInts = map[string]bool{"RANDOM": true, "SRANDOM": true, "SECONDS": true, "LINENO": true,
+	"BASHPID": true, "PPID": true, "UID": true, "EUID": true, "EPOCHSECONDS": true, "OPTIND": true,
+	"#": true, "?": true, "$": true, "!": true}
+
 var intLit = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-?[0-9]+$`) })
+
+// isStatic reports whether w is known statically (quotes aside).
+func isStatic(w *syntax.Word) bool {
+	var r resolver
+	r.parts(w.Parts, unquoted)
+	return !r.dyn
+}
 
 // staticHas reports whether w is static (quotes aside; a glob counts) and
 // contains s. A word with expansions makes its command dynamic anyway.

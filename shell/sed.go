@@ -24,6 +24,9 @@ func (a *analyzer) sed(sc scope, idx int, args []arg, cs callSite) {
 			}
 		case "f", "file":
 			fromFile = true
+			if o.hasValue && (o.value.dyn || stdinNames[o.value.val]) {
+				scripts = append(scripts, stdinProgram(a, idx, cs, "sed -f -"))
+			}
 		}
 	}
 	if len(scripts) == 0 && !fromFile && len(operands) > 0 {
@@ -277,4 +280,16 @@ func (p *sedScanner) until(d byte) bool {
 		p.i++
 	}
 	return false
+}
+
+// stdinProgram is the program a tool reads from stdin (sed -f -, awk -f
+// /dev/stdin): its text when it is known (a here-document), to be
+// analysed as if given on the command line; otherwise the command is
+// dynamic and the returned program is empty.
+func stdinProgram(a *analyzer, idx int, cs callSite, kind string) arg {
+	if cs.in != nil && cs.in.file == "" {
+		return arg{val: cs.in.text, pos: cs.in.pos}
+	}
+	a.dynamic(idx, "%s: the program is read from stdin, which is not known statically", kind)
+	return arg{dyn: true}
 }

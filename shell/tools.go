@@ -35,7 +35,10 @@ func longValue(args []arg, i int, dashes int, names ...string) (arg, int, bool) 
 	}
 	name, val, attached := strings.Cut(s, "=")
 	for _, n := range names {
-		if name != n {
+		// GNU getopt_long takes a unique prefix of a long option: --ev
+		// for --eval. A prefix that is itself another option of the
+		// tool (install --strip) is that option.
+		if name != n && (len(name) < 2 || !strings.HasPrefix(n, name) || exactOptions[name]) {
 			continue
 		}
 		if attached {
@@ -49,14 +52,30 @@ func longValue(args []arg, i int, dashes int, names ...string) (arg, int, bool) 
 	return arg{}, 0, false
 }
 
+// exactOptions are options of the tools followed here that are prefixes
+// of others' names: given whole, they are themselves.
+var exactOptions = map[string]bool{"strip": true}
+
 // shortValue matches args[i] against a short option -c, with its value
-// attached ("-cX") or as the next word.
+// attached ("-cX") or as the next word, alone or after other letters of a
+// cluster ("-sc X"). Letters before it that take a value themselves would
+// make c part of that value; taking it for the option can only make the
+// verdict stricter.
 func shortValue(args []arg, i int, letter string) (arg, int, bool) {
 	x := args[i]
-	if x.dyn || !strings.HasPrefix(x.val, "-"+letter) || strings.HasPrefix(x.val, "--") {
+	if x.dyn || !strings.HasPrefix(x.val, "-") || strings.HasPrefix(x.val, "--") || len(x.val) < 2 {
 		return arg{}, 0, false
 	}
-	if v := x.val[1+len(letter):]; v != "" {
+	k := strings.Index(x.val[1:], letter)
+	if k < 0 {
+		return arg{}, 0, false
+	}
+	for _, c := range x.val[1 : 1+k] {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return arg{}, 0, false
+		}
+	}
+	if v := x.val[2+k:]; v != "" {
 		return arg{val: v, pos: x.pos}, 1, true
 	}
 	if i+1 < len(args) {
@@ -156,8 +175,12 @@ func (a *analyzer) makeTool(sc scope, idx int, args []arg) {
 			i += n - 1
 			continue
 		}
-		if name, val, isAssign := strings.Cut(x.val, "="); isAssign && !strings.HasPrefix(x.val, "-") && varName().MatchString(strings.TrimSuffix(strings.TrimSuffix(name, ":"), "+")) {
-			if x.dyn || strings.ContainsAny(val, makeMeta) {
+		// NAME=value, NAME:=, NAME::=, NAME:::=, NAME?=, NAME+=,
+		// NAME != command (make runs it), with or without spaces: a
+		// value with make or shell syntax runs, or may, when a recipe
+		// or the assignment itself expands it.
+		if _, val, isAssign := strings.Cut(x.val, "="); isAssign && !strings.HasPrefix(x.val, "-") {
+			if x.dyn || strings.ContainsAny(val, makeMeta) || strings.Contains(x.val, "!=") {
 				a.inline(sc, idx, "make --eval", arg{val: x.val, pos: x.pos, dyn: x.dyn}, otherCode, "")
 			}
 		}
@@ -185,8 +208,11 @@ var sqliteShell = sync.OnceValue(func() *regexp.Regexp {
 
 func (a *analyzer) sqlite(sc scope, idx int, args []arg, cs callSite) {
 	check := func(v arg) {
-		if v.dyn || sqliteShell().MatchString(v.val) {
+		if v.dyn || sqliteShell().MatchString(v.val) || sqliteCode().MatchString(v.val) {
 			a.inline(sc, idx, "sqlite3 .shell", v, otherCode, "")
+		}
+		for _, m := range sqliteWrites().FindAllStringSubmatch(v.val, -1) {
+			a.programFiles(idx, []string{m[1]}, nil)
 		}
 	}
 	for i := 1; i < len(args); i++ {
@@ -202,8 +228,8 @@ func (a *analyzer) sqlite(sc scope, idx int, args []arg, cs callSite) {
 			check(x)
 		}
 	}
-	if cs.in != nil && cs.in.file == "" && sqliteShell().MatchString(cs.in.text) {
-		a.inline(sc, idx, "sqlite3 .shell", arg{val: cs.in.text, pos: cs.in.pos}, otherCode, "")
+	if cs.in != nil && cs.in.file == "" {
+		check(arg{val: cs.in.text, pos: cs.in.pos})
 	}
 }
 
@@ -244,6 +270,7 @@ func (a *analyzer) hyperfine(sc scope, idx int, args []arg) {
 // build: those that run a command (env, chdir, time) run it, and those
 // that touch files are judged as the tool that does the same.
 func (a *analyzer) cmakeTool(sc scope, idx int, args []arg, cs callSite) {
+	a.stdinScriptOption(sc, idx, args, "cmake -P", "P")
 	i := 1
 	for i < len(args) && args[i].val != "-E" {
 		if args[i].dyn {
@@ -308,26 +335,55 @@ func (a *analyzer) cmakeTool(sc scope, idx int, args []arg, cs callSite) {
 	}
 }
 
-// exactCode records the code given to an interpreter-like tool with one of
-// names, as the next word or after "=": julia -e, ghc -e, mix run -e. Its
-// other options are too many and too irregular (ghc's -package) to parse
-// as clusters, and no other option of these tools is code.
-func (a *analyzer) exactCode(sc scope, idx int, args []arg, kind string, names ...string) {
+// exactCode records the code given to an interpreter-like tool (julia
+// -e, ghc -e, mix run -e, emacs --eval): short letters whose value is
+// code, attached, as the next word or at the end of a cluster (-qe), and
+// long names, abbreviated as getopt_long takes them (--ev). files are
+// the options naming a script to run, and stdin the tool's positional
+// script position (julia FILE): a script read from stdin is code too.
+func (a *analyzer) exactCode(sc scope, idx int, args []arg, kind string, short string, long, files []string, positional bool) {
+	sawFile := false
 	for i := 1; i < len(args); i++ {
 		x := args[i]
 		if x.dyn {
 			continue
 		}
 		if x.val == "--" {
-			return
+			break
 		}
-		for _, n := range names {
-			switch {
-			case x.val == n && i+1 < len(args):
-				a.inline(sc, idx, kind, args[i+1], otherCode, "")
-				i++
-			case strings.HasPrefix(n, "--") && strings.HasPrefix(x.val, n+"="):
-				a.inline(sc, idx, kind, arg{val: x.val[len(n)+1:], pos: x.pos}, otherCode, "")
+		if v, n, ok := longValue(args, i, 1, long...); n > 0 {
+			if ok {
+				a.inline(sc, idx, kind, v, otherCode, "")
+			}
+			i += n - 1
+			continue
+		}
+		if v, n, ok := longValue(args, i, 1, files...); n > 0 {
+			if ok && (v.dyn || stdinNames[v.val]) {
+				a.inline(sc, idx, kind, v, otherCode, "")
+			}
+			i += n - 1
+			continue
+		}
+		found := false
+		for _, l := range short {
+			if v, n, ok := shortValue(args, i, string(l)); n > 0 {
+				if ok {
+					a.inline(sc, idx, kind, v, otherCode, "")
+				}
+				i += n - 1
+				found = true
+				break
+			}
+		}
+		if found || strings.HasPrefix(x.val, "-") {
+			continue
+		}
+		// The first operand is the script, for tools that take one.
+		if positional && !sawFile {
+			sawFile = true
+			if stdinNames[x.val] {
+				a.inline(sc, idx, kind, x, otherCode, "")
 			}
 		}
 	}
@@ -368,8 +424,23 @@ func (a *analyzer) execSub(sc scope, idx int, args []arg, cs callSite, sub strin
 	}
 }
 
+// stdinScriptOption records a script read from stdin through option
+// letter (cmake -P, ctest -S): code in the tool's own language that no
+// one can read beforehand.
+func (a *analyzer) stdinScriptOption(sc scope, idx int, args []arg, kind, letter string) {
+	for i := 1; i < len(args); i++ {
+		if v, n, ok := shortValue(args, i, letter); n > 0 {
+			if ok && (v.dyn || stdinNames[v.val]) {
+				a.inline(sc, idx, kind, v, otherCode, "")
+			}
+			i += n - 1
+		}
+	}
+}
+
 // ctest --test-command runs the rest of its line.
 func (a *analyzer) ctest(sc scope, idx int, args []arg, cs callSite) {
+	a.stdinScriptOption(sc, idx, args, "cmake -P", "S")
 	for i := 1; i < len(args); i++ {
 		if !args[i].dyn && args[i].val == "--test-command" && i+1 < len(args) {
 			a.call(sc.wrapped("ctest --test-command"), args[i+1:], callSite{in: cs.in})
@@ -393,10 +464,19 @@ func (a *analyzer) cargoConfig(sc scope, idx int, args []arg) {
 		if !ok {
 			continue
 		}
-		l := strings.ToLower(v.val)
-		if v.dyn || strings.Contains(l, "runner") || strings.Contains(l, "linker") || strings.Contains(l, "rustc") ||
-			strings.Contains(l, "rustdoc") || strings.Contains(l, "alias") || strings.Contains(l, "credential") ||
-			strings.Contains(l, "wrapper") {
+		// A config file (workspace code, as .cargo/config.toml is) runs
+		// nothing of the agent's unless it is read from stdin; a
+		// key=value runs nothing only under the keys listed here, and
+		// only spelled plainly (TOML escapes a key's letters).
+		key, _, isKV := strings.Cut(v.val, "=")
+		benign := false
+		for _, p := range []string{"net.", "http.", "registries.", "registry.", "term.", "build.jobs", "build.incremental", "profile."} {
+			benign = benign || strings.HasPrefix(strings.TrimSpace(key), p)
+		}
+		switch {
+		case v.dyn, !isKV && stdinNames[v.val]:
+			a.inline(sc, idx, "cargo --config", v, otherCode, "")
+		case isKV && (!benign || strings.ContainsAny(key, "\\\"'") || strings.Contains(strings.ToLower(v.val), "rustflags")):
 			a.inline(sc, idx, "cargo --config", v, otherCode, "")
 		}
 	}
@@ -415,8 +495,11 @@ func (a *analyzer) lessCommands(sc scope, idx int, args []arg) {
 			continue
 		}
 		c = strings.TrimLeft(c, "+") // ++cmd applies to every file
+		// A search ends at a control character, after which come more
+		// commands; a plain search, a line number, F or G run nothing.
+		plain := !strings.ContainsFunc(c, func(r rune) bool { return r < ' ' || r == 0x7f })
 		if c == "" || c == "F" || c == "G" || c == "g" || strings.Trim(c, "0123456789") == "" ||
-			(c[0] == '/' || c[0] == '?') && !strings.ContainsAny(c, "\n") {
+			(c[0] == '/' || c[0] == '?') && plain {
 			continue
 		}
 		a.inline(sc, idx, "less +cmd", arg{val: c, pos: x.pos, dyn: x.dyn}, otherCode, "")
@@ -507,8 +590,9 @@ func (a *analyzer) fzfActions(sc scope, idx int, args []arg) {
 			continue
 		}
 		name := strings.TrimLeft(args[i-n+1].val, "-")
-		if strings.HasPrefix(name, "preview") || strings.Contains(v.val, "execute") || strings.Contains(v.val, "become") ||
-			strings.Contains(v.val, "reload") || strings.Contains(v.val, "preview") || v.dyn {
+		// Any action with an argument may run it (execute, become,
+		// reload, transform, preview…).
+		if strings.HasPrefix(name, "p") || strings.ContainsAny(v.val, "(:[{<") || v.dyn {
 			a.inline(sc, idx, "fzf --preview", v, otherCode, "")
 		}
 	}
@@ -562,3 +646,58 @@ func (a *analyzer) scriptShell(sc scope, idx int, args []arg) {
 		}
 	}
 }
+
+// mapfileCallback analyses mapfile's (readarray's) -C callback: bash
+// evaluates it as shell code every -c lines.
+func (a *analyzer) mapfileCallback(sc scope, idx int, args []arg) {
+	for i := 1; i < len(args); i++ {
+		x := args[i]
+		if x.dyn || !strings.HasPrefix(x.val, "-") || x.val == "--" {
+			if x.val == "--" {
+				return
+			}
+			continue
+		}
+		// Options cluster; -C takes the rest of the word or the next one.
+		if k := strings.IndexByte(x.val, 'C'); k > 0 {
+			v := arg{val: x.val[k+1:], pos: x.pos}
+			if v.val == "" {
+				if i+1 >= len(args) {
+					return
+				}
+				i++
+				v = args[i]
+			}
+			a.inline(sc, idx, "mapfile -C", v, shellCode, "mapfile -C")
+		}
+	}
+}
+
+// goLinker records go's -ldflags that name an external linker
+// (-extld, -linkmode=external with the C toolchain): a program the build
+// runs.
+func (a *analyzer) goLinker(sc scope, idx int, args []arg) {
+	for i := 1; i < len(args); i++ {
+		v, n, ok := longValue(args, i, 1, "ldflags")
+		if n == 0 {
+			continue
+		}
+		i += n - 1
+		if ok && (v.dyn || strings.Contains(v.val, "extld") || strings.Contains(v.val, "extar")) {
+			a.inline(sc, idx, "go -ldflags", v, otherCode, "")
+		}
+	}
+}
+
+// sqliteFiles finds the files sqlite3 dot-commands write (.once, .output,
+// .save, .backup) and reads (.import, .read, .restore), and SQL that
+// writes or loads files of its own (writefile(), load_extension(), ATTACH,
+// VACUUM INTO).
+var (
+	sqliteWrites = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^\s*\.(?:once|output|o|save|backup)\s+(?:-\S+\s+)*['"]?([^'"\s|][^'"\s]*)`)
+	})
+	sqliteCode = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\b(?:writefile|load_extension|readfile|edit)\s*\(|\battach\b|\bvacuum\s+into\b|(?m)^\s*\.(?:load|import|read|restore)\b`)
+	})
+)
