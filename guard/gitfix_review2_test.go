@@ -1,0 +1,99 @@
+package guard
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A command in a session, with the policy's leave to keep background
+// processes, starts one that plants a hook in a nested repository once
+// the command has returned. fixGit runs after the command ("every process
+// of the command being gone", which a kept process is not), and the next
+// command's change report starts from a snapshot taken when it starts, so
+// the hook, written between the two, is in neither report: it stays in
+// place, and git on the host runs it.
+func TestReview2GitKeptBackgroundPlantsHookBetweenCommands(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	ws := t.TempDir()
+	g, _ := newGuard(t, ws)
+	g.Policy.Session.KeepBackground = true
+	gitRepo(t, ws)
+	gitRepo(t, filepath.Join(ws, "sub"))
+	marks := t.TempDir() // outside the workspace: only the host can write there
+	hook := "#!/bin/sh\ntouch " + filepath.Join(marks, "hook") + "\n"
+	script := strings.Join([]string{
+		"(sleep 1",
+		" printf '%s' '" + hook + "' > sub/.git/hooks/pre-commit",
+		" chmod +x sub/.git/hooks/pre-commit) >/dev/null 2>&1 &",
+		"echo started",
+		"",
+	}, "\n")
+	must(t, os.WriteFile(filepath.Join(ws, "later.sh"), []byte(script), 0o644))
+
+	ctx := context.Background()
+	s, err := g.StartSession(ctx, &SessionRequest{Workspace: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	resp, err := s.Run(ctx, &Request{Text: "sh later.sh", KeepBackground: true})
+	if err != nil || string(resp.Stdout) != "started\n" {
+		t.Fatalf("first command: %v %q", err, resp.Stdout)
+	}
+	if _, err := os.Lstat(filepath.Join(ws, "sub", ".git", "hooks", "pre-commit")); err == nil {
+		t.Fatal("the hook was written before the command returned; the case does not hold")
+	}
+	time.Sleep(2 * time.Second)
+	resp, err = s.Run(ctx, &Request{Text: "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(ws, "sub", ".git", "hooks", "pre-commit")); err != nil {
+		t.Fatalf("the background process did not write the hook (%v); the case does not hold", err)
+	}
+	// The hook is in place after both commands and no warning said so.
+	must(t, os.WriteFile(filepath.Join(ws, "sub", "f"), []byte("x\n"), 0o644))
+	git(t, filepath.Join(ws, "sub"), "add", "f")
+	git(t, filepath.Join(ws, "sub"), "commit", "-qm", "after")
+	if _, err := os.Stat(filepath.Join(marks, "hook")); err == nil {
+		t.Errorf("git on the host ran a hook a kept background process planted between commands; warnings: %q", resp.Warnings)
+	}
+}
+
+// The old content of a config put back after a risky change gets mode
+// 0644 whatever its mode was: a config of mode 0600 (a remote URL with a
+// token in it) becomes readable by everyone.
+func TestReview2GitConfigRestoredWithWrongMode(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	g, _ := newGuard(t, t.TempDir())
+	ws := t.TempDir()
+	gitRepo(t, ws)
+	gitRepo(t, filepath.Join(ws, "sub"))
+	cfg := filepath.Join(ws, "sub", ".git", "config")
+	must(t, os.Chmod(cfg, 0o600))
+	script := "git -C sub config core.fsmonitor /nonexistent/review2\n"
+	must(t, os.WriteFile(filepath.Join(ws, "setup.sh"), []byte(script), 0o644))
+	resp, err := g.Run(context.Background(), &Request{Text: "sh setup.sh", Workspace: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(resp.Warnings, "\n"), "old content put back") {
+		t.Fatalf("the config was not put right; the case does not hold: %q", resp.Warnings)
+	}
+	st, err := os.Stat(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("the config put back has mode %o, was 0600", st.Mode().Perm())
+	}
+}
