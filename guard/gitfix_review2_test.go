@@ -67,6 +67,53 @@ func TestReview2GitKeptBackgroundPlantsHookBetweenCommands(t *testing.T) {
 	}
 }
 
+// A bare repository whose HEAD or objects is a symlink is a repository
+// for git (validate_headref accepts a HEAD symlink into refs/; objects
+// need only be a directory it can enter), but bareControl wants both as
+// the real thing (Lstat), so the hooks planted there are not checked, and
+// git push on the host runs them.
+func TestReview2GitBareRepositorySymlinkMissed(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	for name, twist := range map[string]string{
+		"HEAD symlink":    "rm remote/HEAD && ln -s refs/heads/main remote/HEAD",
+		"objects symlink": "mv remote/objects remote/store && ln -s store remote/objects",
+	} {
+		t.Run(name, func(t *testing.T) {
+			g, _ := newGuard(t, t.TempDir())
+			ws := t.TempDir()
+			gitRepo(t, ws)
+			gitRepo(t, filepath.Join(ws, "sub"))
+			git(t, filepath.Join(ws, "sub"), "commit", "--allow-empty", "-qm", "first")
+			marks := t.TempDir()
+			lines := []string{
+				"set -e",
+				"git init -q --bare remote",
+				twist,
+				"printf '#!/bin/sh\\ntouch %s\\n' '" + filepath.Join(marks, "pre-receive") + "' > remote/hooks/pre-receive",
+				"chmod +x remote/hooks/pre-receive",
+				"",
+			}
+			must(t, os.WriteFile(filepath.Join(ws, "plant.sh"), []byte(strings.Join(lines, "\n")), 0o644))
+			resp, err := g.Run(context.Background(), &Request{Text: "sh plant.sh", Workspace: ws})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Result.ExitCode != 0 {
+				t.Fatalf("plant.sh exited %d: %s", resp.Result.ExitCode, resp.Stderr)
+			}
+			cmd := exec.Command("git", "-C", filepath.Join(ws, "sub"), "push", "-q", filepath.Join(ws, "remote"), "HEAD:refs/heads/main")
+			cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+			out, _ := cmd.CombinedOutput()
+			t.Logf("git push: %s", out)
+			if _, err := os.Stat(filepath.Join(marks, "pre-receive")); err == nil {
+				t.Errorf("git push on the host ran the pre-receive hook planted in a bare repository (%s); warnings: %q", name, resp.Warnings)
+			}
+		})
+	}
+}
+
 // The old content of a config put back after a risky change gets mode
 // 0644 whatever its mode was: a config of mode 0600 (a remote URL with a
 // token in it) becomes readable by everyone.
