@@ -114,6 +114,45 @@ func TestReview2GitBareRepositorySymlinkMissed(t *testing.T) {
 	}
 }
 
+// gpg.ssh.defaultKeyCommand is a command git runs to find the signing key
+// when a commit is signed in ssh format without user.signingKey; the
+// commandKeys list gpg.program, gpg.ssh.program and gpg.x509.program but
+// not it, and commit.gpgSign and gpg.format are not listed either. A
+// command sets the three in a nested repository; git commit on the host
+// runs the command.
+func TestReview2GitSSHDefaultKeyCommandMissed(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	g, _ := newGuard(t, t.TempDir())
+	ws := t.TempDir()
+	gitRepo(t, ws)
+	gitRepo(t, filepath.Join(ws, "sub"))
+	marks := t.TempDir()
+	lines := []string{
+		"set -e",
+		"git -C sub config commit.gpgSign true",
+		"git -C sub config gpg.format ssh",
+		"git -C sub config gpg.ssh.defaultKeyCommand 'touch " + filepath.Join(marks, "keycommand") + "'",
+		"",
+	}
+	must(t, os.WriteFile(filepath.Join(ws, "plant.sh"), []byte(strings.Join(lines, "\n")), 0o644))
+	resp, err := g.Run(context.Background(), &Request{Text: "sh plant.sh", Workspace: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Result.ExitCode != 0 {
+		t.Fatalf("plant.sh exited %d: %s", resp.Result.ExitCode, resp.Stderr)
+	}
+	cmd := exec.Command("git", "-C", filepath.Join(ws, "sub"), "commit", "--allow-empty", "-qm", "x")
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, _ := cmd.CombinedOutput()
+	t.Logf("git commit: %s", out)
+	if _, err := os.Stat(filepath.Join(marks, "keycommand")); err == nil {
+		t.Errorf("git commit on the host ran gpg.ssh.defaultKeyCommand the command set; warnings: %q", resp.Warnings)
+	}
+}
+
 // The old content of a config put back after a risky change gets mode
 // 0644 whatever its mode was: a config of mode 0600 (a remote URL with a
 // token in it) becomes readable by everyone.

@@ -29,6 +29,29 @@ func gitReads(t *testing.T, config, key string) (string, bool) {
 	return strings.TrimSuffix(string(out), "\n"), true
 }
 
+// TestConfigReview2UnlistedCommandKeys holds keys that git's own
+// documentation (git-config(1)) describes as a command git runs, none of
+// which commandKeys lists: gpg.ssh.defaultKeyCommand (git commit with ssh
+// signing; see guard's TestReview2GitSSHDefaultKeyCommandMissed),
+// trailer.<t>.cmd (git commit --trailer), browser.<t>.cmd and
+// man.<t>.cmd (git help), sendemail.smtpServer (a path to a sendmail-like
+// program), sendemail.toCmd, imap.tunnel.
+func TestConfigReview2UnlistedCommandKeys(t *testing.T) {
+	for _, config := range []string{
+		"[gpg \"ssh\"]\n\tdefaultKeyCommand = /nonexistent/review2\n",
+		"[trailer \"sign\"]\n\tcmd = /nonexistent/review2\n",
+		"[browser \"b\"]\n\tcmd = /nonexistent/review2\n",
+		"[man \"m\"]\n\tcmd = /nonexistent/review2\n",
+		"[sendemail]\n\tsmtpServer = /nonexistent/review2\n",
+		"[sendemail]\n\ttoCmd = /nonexistent/review2\n",
+		"[imap]\n\ttunnel = /nonexistent/review2\n",
+	} {
+		if got := Config([]byte(config)); len(got) == 0 {
+			t.Errorf("Config(%q) found nothing, but git runs the value as a command", config)
+		}
+	}
+}
+
 // TestConfigReview2SpellingsGitObeys holds configs that git reads as a
 // key that runs a command (checked against the real git first), spelled
 // so that Config's line parser does not see it.
