@@ -62,7 +62,11 @@ func fixGit(ws string, changes []verify.GitChange) []string {
 		}
 		w := fmt.Sprintf("%s: %s; moved aside to %s", c.Path, why, aside)
 		if restore != nil {
-			if _, err := writeBeneath(root, c.Path, restore, 0o644); err != nil {
+			mode := uint32(c.OldMode.Perm())
+			if mode == 0 {
+				mode = 0o644
+			}
+			if _, err := writeBeneath(root, c.Path, restore, mode); err != nil {
 				w += fmt.Sprintf(" (putting the old content back failed: %v)", err)
 			} else {
 				w += ", and its old content put back"

@@ -56,7 +56,11 @@ func TestReview2GitKeptBackgroundPlantsHookBetweenCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(filepath.Join(ws, "sub", ".git", "hooks", "pre-commit")); err != nil {
-		t.Fatalf("the background process did not write the hook (%v); the case does not hold", err)
+		// Gone: it must have been planted and moved aside, and said so.
+		aside, _ := filepath.Glob(filepath.Join(ws, "sub", ".git", "hooks", "pre-commit.quarantined-*"))
+		if len(aside) != 1 || !strings.Contains(strings.Join(resp.Warnings, "\n"), "between commands: sub/.git/hooks/pre-commit") {
+			t.Fatalf("the hook is neither in place nor moved aside with a warning (%v, %q); the case does not hold", aside, resp.Warnings)
+		}
 	}
 	// The hook is in place after both commands and no warning said so.
 	must(t, os.WriteFile(filepath.Join(ws, "sub", "f"), []byte("x\n"), 0o644))

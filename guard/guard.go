@@ -248,7 +248,12 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 		}
 	} else {
 		spec, egr = sess.spec, sess.egr
+		if req.KeepBackground {
+			sess.kept.Store(true)
+		}
 		sess.cur.Store(&sessionCmd{text: text, approve: req.Approve})
+		// Between commands no command's approver answers.
+		defer sess.cur.Store(nil)
 		if egr != nil {
 			events = egr.count()
 		}
@@ -292,6 +297,17 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 			egr.stop()
 		}
 	} else {
+		if prev := sess.between; prev != nil {
+			// Processes kept by an earlier command ran between commands:
+			// what they left for git is put right before this one starts.
+			if rep, derr := prev.Diff(); derr == nil {
+				for _, w := range fixGit(ws, rep.Git) {
+					resp.Warnings = append(resp.Warnings, "between commands: "+w)
+				}
+			} else {
+				resp.Warnings = append(resp.Warnings, "no check of what kept processes changed between commands: "+derr.Error())
+			}
+		}
 		takeSnap()
 		snapped()
 		c := &sandbox.Command{Args: argv, Dir: req.Dir, Stdin: req.Stdin, Stdout: outs.stdout, Stderr: outs.stderr,
@@ -316,9 +332,15 @@ func (g *Guard) run(ctx context.Context, req *Request, sess *Session) (*Response
 			resp.Findings = append(resp.Findings, rep.Findings...)
 			rec.Changes = auditChanges(rep)
 			// What a later git run on the host would obey is put right
-			// now, every process of the command being gone.
+			// now, every process of the command being gone (but those a
+			// session keeps: see between).
 			resp.Warnings = append(resp.Warnings, fixGit(ws, rep.Git)...)
 		}
+	}
+	if sess != nil && sess.kept.Load() {
+		// The workspace as this command left it, to see at the next
+		// one what kept processes changed in between.
+		sess.between, _ = verify.Snapshot(ws, verify.ChangeOptions{})
 	}
 	rec.Stdout, rec.Stderr = outs.digests()
 	rec.Findings = resp.Findings

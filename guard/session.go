@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cordon-sh/cordon/sandbox"
+	"github.com/cordon-sh/cordon/verify"
 )
 
 // Session is one sandbox kept alive for many commands: its filesystem
@@ -28,6 +29,13 @@ type Session struct {
 	// raise: they are read by the proxy's goroutines.
 	cur    atomic.Pointer[sessionCmd]
 	closed bool
+	// kept says a command left processes running (KeepBackground): a
+	// connection may then come from any of them, so no command's own
+	// approver answers for it; the Guard's does.
+	kept atomic.Bool
+	// between is the workspace as the last command left it, kept while
+	// processes run on between commands (see kept).
+	between *verify.Snap
 }
 
 // SessionRequest is what a session is built from: a request's workspace,
@@ -69,10 +77,14 @@ func (g *Guard) StartSession(ctx context.Context, req *SessionRequest) (*Session
 		s.spec.Limits.Idle = req.Idle
 	}
 	current := func() (string, Approver) {
-		if c := s.cur.Load(); c != nil {
-			return c.text, c.approve
+		c := s.cur.Load()
+		switch {
+		case c == nil:
+			return "", nil
+		case s.kept.Load():
+			return c.text, nil
 		}
-		return "", nil
+		return c.text, c.approve
 	}
 	if s.egr, err = g.network(context.Background(), rreq, s.spec, current, ws); err != nil {
 		return nil, err

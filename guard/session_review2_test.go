@@ -48,6 +48,8 @@ func TestReview2SessionBackgroundAskedOfLaterCommand(t *testing.T) {
 	script := "(sleep 1; curl -s -m 5 -o /dev/null http://asked.example/) >/dev/null 2>&1 &\necho started\n"
 	must(t, os.WriteFile(filepath.Join(ws, "bg.sh"), []byte(script), 0o644))
 
+	// The session's own approver (the Guard's), which refuses.
+	g.Approve = approver("session", false)
 	ctx := context.Background()
 	s, err := g.StartSession(ctx, &SessionRequest{Workspace: ws})
 	if err != nil {
@@ -62,7 +64,7 @@ func TestReview2SessionBackgroundAskedOfLaterCommand(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(asked["first"])+len(asked["second"]) == 0 {
+	if len(asked["first"])+len(asked["second"])+len(asked["session"]) == 0 {
 		t.Fatal("the background connection raised no question; the case does not hold")
 	}
 	if len(asked["second"]) > 0 {

@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"encoding/json"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -216,10 +217,12 @@ func bareControl(root, rel string) string {
 	if repo == "" {
 		repo = "."
 	}
+	// git takes a HEAD that is a symlink into refs/, and an objects that
+	// is a symlink to a directory: either counts.
 	d := filepath.Join(root, filepath.FromSlash(repo))
 	head, err1 := os.Lstat(filepath.Join(d, "HEAD"))
-	objects, err2 := os.Lstat(filepath.Join(d, "objects"))
-	if err1 != nil || err2 != nil || !head.Mode().IsRegular() || !objects.IsDir() {
+	objects, err2 := os.Stat(filepath.Join(d, "objects"))
+	if err1 != nil || err2 != nil || !(head.Mode().IsRegular() || head.Mode()&fs.ModeSymlink != 0) || !objects.IsDir() {
 		return ""
 	}
 	return ctl

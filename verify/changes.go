@@ -122,8 +122,10 @@ type GitChange struct {
 	Kind    EntryKind // of the path now
 	Created bool
 	// Old is the content before the command, for a config or commondir
-	// that was a regular file of at most 256 KiB; nil otherwise.
-	Old []byte
+	// that was a regular file of at most 256 KiB; nil otherwise. OldMode
+	// is its permission bits then.
+	Old     []byte
+	OldMode fs.FileMode
 }
 
 // ChangeReport is what a command changed in the workspace.
@@ -626,7 +628,7 @@ func (s *Snap) judge(c changed, r *ChangeReport) (Change, *[]Change, []Finding) 
 		if ctl := GitControl(c.rel); ctl != "" {
 			g := GitChange{Path: c.rel, Control: ctl, Kind: ch.Kind, Created: old == nil}
 			if old != nil && keepGit(c.rel) {
-				g.Old = s.kept[c.rel]
+				g.Old, g.OldMode = s.kept[c.rel], fileMode(old.mode).Perm()
 			}
 			r.Git = append(r.Git, g)
 		}

@@ -18,7 +18,8 @@ const MaxConfig = 4 << 20
 var commandKeys = []string{
 	"core.fsmonitor", "core.hookspath", "core.sshcommand", "core.pager", "core.editor",
 	"core.askpass", "core.gitproxy", "core.alternaterefscommand", "core.worktree",
-	"sequence.editor", "gpg.program", "gpg.ssh.program", "gpg.x509.program",
+	"sequence.editor", "gpg.", "trailer.", "browser.", "man.", "sendemail.", "imap.",
+	"web.browser", "instaweb.", "init.templatedir",
 	"uploadpack.packobjectshook", "receive.procreceiverefs", "extensions.worktreeconfig",
 	"include.", "includeif.", "filter.", "diff.", "merge.", "alias.", "credential.",
 	"remote.", "url.", "protocol.", "safe.", "http.", "pager.", "difftool.",
@@ -48,6 +49,7 @@ func Config(data []byte) []string {
 	}
 	var out []string
 	section := ""
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // git skips a UTF-8 byte order mark
 	for _, raw := range bytes.Split(data, []byte("\n")) {
 		line := strings.TrimSpace(string(raw))
 		if strings.HasSuffix(line, `\`) {
@@ -63,10 +65,11 @@ func Config(data []byte) []string {
 				if end < 0 {
 					return append(out, "an unparsable config")
 				}
-				// [filter "x"] → filter.x; [core] → core.
+				// [filter "x"] → filter.x; [core] → core. Any blank
+				// separates the subsection, as git reads it.
 				name := strings.TrimSpace(line[1:end])
-				if sec, sub, ok := strings.Cut(name, " "); ok {
-					name = sec + "." + strings.Trim(strings.TrimSpace(sub), `"`)
+				if k := strings.IndexAny(name, " \t\r\v\f"); k >= 0 {
+					name = name[:k] + "." + strings.Trim(strings.TrimSpace(name[k+1:]), `"`)
 				}
 				section = strings.ToLower(name)
 				line = strings.TrimSpace(line[end+1:])
@@ -74,7 +77,8 @@ func Config(data []byte) []string {
 			}
 			key, value, _ := strings.Cut(line, "=")
 			key = strings.ToLower(strings.TrimSpace(key))
-			value = strings.Trim(strings.TrimSpace(value), `"`)
+			// git drops quotes anywhere in a value: "ext"::x is ext::x.
+			value = strings.ReplaceAll(strings.TrimSpace(value), `"`, "")
 			full := section + "." + key
 			if risky(section, key, full, value) {
 				out = append(out, full+"="+value)
