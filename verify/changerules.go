@@ -228,6 +228,16 @@ func bareControl(root, rel string) string {
 	return ctl
 }
 
+// gitKeptName is the cheap test before keepGit, which the snapshot would
+// otherwise run on every path of the tree: only these names are kept.
+func gitKeptName(name []byte) bool {
+	switch string(name) {
+	case "config", "config.worktree", "commondir":
+		return true
+	}
+	return false
+}
+
 // keepGit says whether the snapshot keeps rel's content: a git config or
 // commondir, so that a change to it can be compared and undone.
 func keepGit(rel string) bool {

@@ -188,7 +188,7 @@ func Snapshot(root string, opts ChangeOptions) (*Snap, error) {
 		recs[w] = append(recs[w], rec{rel, e})
 		newest[w] = max(newest[w], e.ctime)
 		if e.mode&unix.S_IFMT == unix.S_IFREG && e.size <= maxKept &&
-			(keepContent(string(name)) && gitElem(rel) < 0 && !s.skip.skipped(rel) || keepGit(rel)) {
+			(keepContent(string(name)) && gitElem(rel) < 0 && !s.skip.skipped(rel) || gitKeptName(name) && keepGit(rel)) {
 			if b, err := readAt(dirfd, string(name), maxKept); err == nil {
 				mu.Lock()
 				s.kept[rel] = b
