@@ -268,35 +268,19 @@ func runInit() status {
 		}
 	}()
 	// Reap everything: orphans are reparented to the init.
-	for {
-		var ws unix.WaitStatus
-		var ru unix.Rusage
-		wpid, err := unix.Wait4(-1, &ws, 0, &ru)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			st.Error = "wait: " + err.Error()
-			return st
-		}
-		if wpid != pid {
-			continue
-		}
-		tr.mark("command exited")
-		st.Exited = ws.Exited()
-		if ws.Exited() {
-			st.Code = ws.ExitStatus()
-		} else if ws.Signaled() {
-			st.Signal = int(ws.Signal())
-			st.Code = 128 + st.Signal
-		}
-		var all unix.Rusage
-		unix.Getrusage(unix.RUSAGE_CHILDREN, &all)
-		st.UserNs = all.Utime.Nano()
-		st.SysNs = all.Stime.Nano()
-		st.MaxRSS = all.Maxrss * 1024
+	end := reapUntil(pid, nil)
+	if end.Error != "" {
+		st.Error = end.Error
 		return st
 	}
+	tr.mark("command exited")
+	st.Exited, st.Code, st.Signal = end.Exited, end.Code, end.Signal
+	var all unix.Rusage
+	unix.Getrusage(unix.RUSAGE_CHILDREN, &all)
+	st.UserNs = all.Utime.Nano()
+	st.SysNs = all.Stime.Nano()
+	st.MaxRSS = all.Maxrss * 1024
+	return st
 }
 
 // restrictThread applies, in this order and on the calling locked thread

@@ -378,7 +378,7 @@ wait:
 }
 
 // reapUntil reaps the init's children until pid ends, and reports how it
-// ended.
+// ended. kept is nil in a one-shot run.
 func reapUntil(pid int, kept *keptSet) status {
 	for {
 		var ws unix.WaitStatus
@@ -481,6 +481,9 @@ func (k *keptSet) empty() bool {
 }
 
 func (k *keptSet) reaped(pid int) {
+	if k == nil {
+		return // a one-shot run keeps nothing
+	}
 	k.mu.Lock()
 	delete(k.roots, pid)
 	k.mu.Unlock()
