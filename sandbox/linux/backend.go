@@ -639,30 +639,15 @@ func (k *killReason) get() sandbox.Reason {
 
 func (r *run) run(ctx context.Context) (*sandbox.Result, error) {
 	spec := r.spec
-	planR, planW, err := os.Pipe()
+	p, closePipes, err := pipes(4)
 	if err != nil {
 		return nil, err
 	}
-	defer planR.Close()
-	defer planW.Close()
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer statusR.Close()
-	defer statusW.Close()
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer outR.Close()
-	defer outW.Close()
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer errR.Close()
-	defer errW.Close()
+	defer closePipes()
+	planR, planW := p[0][0], p[0][1]
+	statusR, statusW := p[1][0], p[1][1]
+	outR, outW := p[2][0], p[2][1]
+	errR, errW := p[3][0], p[3][1]
 
 	// Free space is measured before anything of the run can write.
 	disk := newDiskWatch(r.writable, r.limits)
@@ -920,6 +905,27 @@ func withProxyEnv(env []string) []string {
 		}
 	}
 	return out
+}
+
+// pipes opens n pipes, each as {read end, write end}; closeAll closes
+// every end, including those the caller closed already (as a write end
+// handed to the init), which is harmless.
+func pipes(n int) (p [][2]*os.File, closeAll func(), err error) {
+	closeAll = func() {
+		for _, e := range p {
+			e[0].Close()
+			e[1].Close()
+		}
+	}
+	for range n {
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll()
+			return nil, func() {}, err
+		}
+		p = append(p, [2]*os.File{r, w})
+	}
+	return p, closeAll, nil
 }
 
 // stdinFD returns the descriptor the command reads: the caller's file

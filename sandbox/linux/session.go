@@ -149,18 +149,13 @@ func (r *run) startSession(ctx context.Context) (*Session, error) {
 		return nil, err
 	}
 	defer null.Close()
-	planR, planW, err := os.Pipe()
+	p, closePipes, err := pipes(2)
 	if err != nil {
 		return nil, err
 	}
-	defer planR.Close()
-	defer planW.Close()
-	statusR, statusW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer statusR.Close()
-	defer statusW.Close()
+	defer closePipes()
+	planR, planW := p[0][0], p[0][1]
+	statusR, statusW := p[1][0], p[1][1]
 	ctl, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
@@ -412,18 +407,13 @@ func (s *Session) run(ctx context.Context, c *sandbox.Command) (*sandbox.Result,
 		dir = filepath.Join(r.ws, dir)
 	}
 
-	outR, outW, err := os.Pipe()
+	p, closePipes, err := pipes(2)
 	if err != nil {
 		return nil, err
 	}
-	defer outR.Close()
-	defer outW.Close()
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer errR.Close()
-	defer errW.Close()
+	defer closePipes()
+	outR, outW := p[0][0], p[0][1]
+	errR, errW := p[1][0], p[1][1]
 	guarded := s.kept || c.KeepBackground
 	if c.KeepBackground {
 		s.kept = true
