@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -90,7 +88,7 @@ func gitRisk(root int, ws string, c verify.GitChange) (why string, restore []byt
 		if c.Kind != verify.KindRegular {
 			return "a git config the command replaced by a " + string(c.Kind), c.Old
 		}
-		now, err := readGitFile(root, c.Path)
+		now, _, err := readBeneath(root, c.Path)
 		if err != nil {
 			return "a git config the command changed cannot be read (" + err.Error() + ")", c.Old
 		}
@@ -106,7 +104,7 @@ func gitRisk(root int, ws string, c verify.GitChange) (why string, restore []byt
 		return fmt.Sprintf("the command added git config that runs commands or reads other config (%s)", strings.Join(shorten(added), ", ")), c.Old
 	case "commondir":
 		if c.Kind == verify.KindRegular {
-			if now, err := readGitFile(root, c.Path); err == nil {
+			if now, _, err := readBeneath(root, c.Path); err == nil {
 				switch strings.TrimSpace(string(now)) {
 				case ".", "../..":
 					return "", nil
@@ -155,7 +153,7 @@ func gitdirTarget(root int, ws string, c verify.GitChange) (string, error) {
 		}
 		target = string(buf[:n])
 	} else {
-		b, err := readGitFile(root, c.Path)
+		b, _, err := readBeneath(root, c.Path)
 		if err != nil {
 			return "", err
 		}
@@ -200,23 +198,6 @@ func gitDirPlace(rel string) bool {
 		return true
 	}
 	return false
-}
-
-// readGitFile reads a config-sized file beneath root.
-func readGitFile(root int, rel string) ([]byte, error) {
-	fd, err := unix.Openat2(root, rel, &unix.OpenHow{
-		Flags: unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOCTTY, Resolve: beneath,
-	})
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), rel)
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, gitrisk.MaxConfig+1))
-	if err == nil && len(b) > gitrisk.MaxConfig {
-		err = errors.New("larger than 4 MiB")
-	}
-	return b, err
 }
 
 // moveAside renames rel beneath root to rel.quarantined-<time> and
