@@ -51,6 +51,17 @@ func TestReviewHiddenExecAgainstBash(t *testing.T) {
 		{"BASH_CMDS", "BASH_CMDS[ls]=/usr/bin/touch\nls marker"},
 		// set -k: NAME=value words become the command's environment.
 		{"set-k-BASH_ENV", "printf 'touch marker\\n' >env.sh\nset -k\nbash -c : BASH_ENV=./env.sh"},
+		// An integer variable evaluates every value assigned to it as
+		// arithmetic; the subscript's command substitution runs.
+		{"declare-i-then-assign", "declare -i x\nx='a[$(touch marker)]'"},
+		{"declare-i-name-value", "x='a[$(touch marker)]'\ndeclare -i y=x"},
+		// mapfile's -C callback is code, run every -c lines.
+		{"mapfile-C", "mapfile -C 'touch marker' -c 1 a <<< x"},
+		{"readarray-C", "readarray -C 'touch marker' -c 1 a <<< x"},
+		// A compound assignment's subscript is arithmetic.
+		{"compound-subscript", "x='a[$(touch marker)]'\nb=([x]=1)"},
+		// [[ -v ]] of a variable whose value holds a subscript.
+		{"dbracket-v-var", "x='a[$(touch marker)]'\n[[ -v $x ]]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -58,22 +69,27 @@ func TestReviewHiddenExecAgainstBash(t *testing.T) {
 			if err != nil {
 				t.Skipf("does not parse: %v", err)
 			}
-			for _, cmd := range an.Commands {
-				if cmd.Name == "touch" || cmd.CodeExec != "" {
-					t.Logf("analysis sees %s (%s): fine", cmd.Name, cmd.CodeExec)
-					return
-				}
-			}
-			for _, cmd := range an.Commands {
-				t.Logf("analysis: %s %q dynamic=%v", cmd.Name, cmd.Args, cmd.Dynamic)
-			}
+			// The case first: bash runs touch.
 			dir := t.TempDir()
 			x := exec.Command(bash, "--norc", "--noprofile", "-c", c.src)
 			x.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH")}
 			x.Dir = dir
 			_ = x.Run()
-			if _, err := os.Stat(filepath.Join(dir, "marker")); err == nil && !an.Dynamic {
-				t.Errorf("bash ran touch, which the analysis does not report (Dynamic=%v):\n%s", an.Dynamic, c.src)
+			if _, err := os.Stat(filepath.Join(dir, "marker")); err != nil {
+				t.Skipf("this bash does not run touch here; the case proves nothing:\n%s", c.src)
+			}
+			// Then the analysis: it reports touch, or calls the text
+			// dynamic (so that a policy asks).
+			for _, cmd := range an.Commands {
+				if cmd.Name == "touch" {
+					return
+				}
+			}
+			if !an.Dynamic {
+				for _, cmd := range an.Commands {
+					t.Logf("analysis: %s %q dynamic=%v code=%s", cmd.Name, cmd.Args, cmd.Dynamic, cmd.CodeExec)
+				}
+				t.Errorf("bash ran touch, which the analysis does not report:\n%s", c.src)
 			}
 		})
 	}
