@@ -99,18 +99,8 @@ func TestReview2GitBareRepositorySymlinkMissed(t *testing.T) {
 				"chmod +x remote/hooks/pre-receive",
 				"",
 			}
-			must(t, os.WriteFile(filepath.Join(ws, "plant.sh"), []byte(strings.Join(lines, "\n")), 0o644))
-			resp, err := g.Run(context.Background(), &Request{Text: "sh plant.sh", Workspace: ws})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.Result.ExitCode != 0 {
-				t.Fatalf("plant.sh exited %d: %s", resp.Result.ExitCode, resp.Stderr)
-			}
-			cmd := exec.Command("git", "-C", filepath.Join(ws, "sub"), "push", "-q", filepath.Join(ws, "remote"), "HEAD:refs/heads/main")
-			cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-			out, _ := cmd.CombinedOutput()
-			t.Logf("git push: %s", out)
+			resp := runScript(t, g, ws, "plant.sh", strings.Join(lines, "\n"))
+			t.Logf("git push: %s", gitOnHost(filepath.Join(ws, "sub"), "push", "-q", filepath.Join(ws, "remote"), "HEAD:refs/heads/main"))
 			if _, err := os.Stat(filepath.Join(marks, "pre-receive")); err == nil {
 				t.Errorf("git push on the host ran the pre-receive hook planted in a bare repository (%s); warnings: %q", name, resp.Warnings)
 			}
@@ -140,18 +130,8 @@ func TestReview2GitSSHDefaultKeyCommandMissed(t *testing.T) {
 		"git -C sub config gpg.ssh.defaultKeyCommand 'touch " + filepath.Join(marks, "keycommand") + "'",
 		"",
 	}
-	must(t, os.WriteFile(filepath.Join(ws, "plant.sh"), []byte(strings.Join(lines, "\n")), 0o644))
-	resp, err := g.Run(context.Background(), &Request{Text: "sh plant.sh", Workspace: ws})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Result.ExitCode != 0 {
-		t.Fatalf("plant.sh exited %d: %s", resp.Result.ExitCode, resp.Stderr)
-	}
-	cmd := exec.Command("git", "-C", filepath.Join(ws, "sub"), "commit", "--allow-empty", "-qm", "x")
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-	out, _ := cmd.CombinedOutput()
-	t.Logf("git commit: %s", out)
+	resp := runScript(t, g, ws, "plant.sh", strings.Join(lines, "\n"))
+	t.Logf("git commit: %s", gitOnHost(filepath.Join(ws, "sub"), "commit", "--allow-empty", "-qm", "x"))
 	if _, err := os.Stat(filepath.Join(marks, "keycommand")); err == nil {
 		t.Errorf("git commit on the host ran gpg.ssh.defaultKeyCommand the command set; warnings: %q", resp.Warnings)
 	}
@@ -171,11 +151,7 @@ func TestReview2GitConfigRestoredWithWrongMode(t *testing.T) {
 	cfg := filepath.Join(ws, "sub", ".git", "config")
 	must(t, os.Chmod(cfg, 0o600))
 	script := "git -C sub config core.fsmonitor /nonexistent/review2\n"
-	must(t, os.WriteFile(filepath.Join(ws, "setup.sh"), []byte(script), 0o644))
-	resp, err := g.Run(context.Background(), &Request{Text: "sh setup.sh", Workspace: ws})
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := runScript(t, g, ws, "setup.sh", script)
 	if !strings.Contains(strings.Join(resp.Warnings, "\n"), "old content put back") {
 		t.Fatalf("the config was not put right; the case does not hold: %q", resp.Warnings)
 	}

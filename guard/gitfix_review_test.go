@@ -1,7 +1,6 @@
 package guard
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,19 +29,9 @@ func TestReviewGitBareRepositoryMissed(t *testing.T) {
 		"chmod +x remote/hooks/pre-receive",
 		"",
 	}
-	must(t, os.WriteFile(filepath.Join(ws, "plant.sh"), []byte(strings.Join(lines, "\n")), 0o644))
-	resp, err := g.Run(context.Background(), &Request{Text: "sh plant.sh", Workspace: ws})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Result.ExitCode != 0 {
-		t.Fatalf("plant.sh exited %d", resp.Result.ExitCode)
-	}
+	resp := runScript(t, g, ws, "plant.sh", strings.Join(lines, "\n"))
 	t.Logf("warnings: %q", resp.Warnings)
-	cmd := exec.Command("git", "-C", filepath.Join(ws, "sub"), "push", "-q", filepath.Join(ws, "remote"), "HEAD:refs/heads/main")
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-	out, _ := cmd.CombinedOutput()
-	t.Logf("git push: %s", out)
+	t.Logf("git push: %s", gitOnHost(filepath.Join(ws, "sub"), "push", "-q", filepath.Join(ws, "remote"), "HEAD:refs/heads/main"))
 	if _, err := os.Stat(filepath.Join(marks, "pre-receive")); err == nil {
 		t.Error("git push on the host ran the pre-receive hook the command planted in a nested bare repository")
 	}
@@ -103,15 +92,7 @@ func TestReviewGitPointerMissed(t *testing.T) {
 			}
 			lines = append(lines, c.extra...)
 			lines = append(lines, "printf '"+c.pointer+"' > other/.git", "")
-			must(t, os.WriteFile(filepath.Join(ws, "plant.sh"), []byte(strings.Join(lines, "\n")), 0o644))
-
-			resp, err := g.Run(context.Background(), &Request{Text: "sh plant.sh", Workspace: ws})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.Result.ExitCode != 0 {
-				t.Fatalf("plant.sh exited %d", resp.Result.ExitCode)
-			}
+			resp := runScript(t, g, ws, "plant.sh", strings.Join(lines, "\n"))
 			t.Logf("warnings: %q", resp.Warnings)
 
 			// From the host: ordinary git work in other/.
@@ -122,10 +103,7 @@ func TestReviewGitPointerMissed(t *testing.T) {
 				{"add", "f"},
 				{"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x"},
 			} {
-				cmd := exec.Command("git", append([]string{"-C", filepath.Join(ws, "other")}, args...)...)
-				cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-				out, _ := cmd.CombinedOutput()
-				t.Logf("git %s: %s", strings.Join(args, " "), out)
+				t.Logf("git %s: %s", strings.Join(args, " "), gitOnHost(filepath.Join(ws, "other"), args...))
 			}
 			ents, _ := os.ReadDir(marks)
 			for _, e := range ents {

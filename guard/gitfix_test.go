@@ -19,6 +19,30 @@ func gitRepo(t *testing.T, dir string) {
 	git(t, dir, "config", "commit.gpgsign", "false")
 }
 
+// runScript writes script to the workspace as name and runs it through
+// the pipeline, as an agent's allowed "sh name"; it must exit 0.
+func runScript(t *testing.T, g *Guard, ws, name, script string) *Response {
+	t.Helper()
+	must(t, os.WriteFile(filepath.Join(ws, name), []byte(script), 0o644))
+	resp, err := g.Run(context.Background(), &Request{Text: "sh " + name, Workspace: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Result.ExitCode != 0 {
+		t.Fatalf("%s exited %d: %s", name, resp.Result.ExitCode, resp.Stderr)
+	}
+	return resp
+}
+
+// gitOnHost runs git on the host the way a person would later, without
+// failing the test: whether it runs what was planted is what is checked.
+func gitOnHost(dir string, args ...string) []byte {
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, _ := cmd.CombinedOutput()
+	return out
+}
+
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
@@ -58,15 +82,7 @@ func TestGitNestedRepository(t *testing.T) {
 		"printf 'gitdir: ../evil\\n' > other/.git",
 		"",
 	}, "\n")
-	must(t, os.WriteFile(filepath.Join(ws, "setup.sh"), []byte(script), 0o644))
-
-	resp, err := g.Run(context.Background(), &Request{Text: "sh setup.sh", Workspace: ws})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Result.ExitCode != 0 {
-		t.Fatalf("setup.sh exited %d", resp.Result.ExitCode)
-	}
+	resp := runScript(t, g, ws, "setup.sh", script)
 	warnings := strings.Join(resp.Warnings, "\n")
 	for _, want := range []string{"sub/.git/hooks/pre-commit: a git hook", "sub/.git/config: the command added git config",
 		"core.fsmonitor=" + fsmonitor, "old content put back", "other/.git: a .git the command made points git at evil"} {
@@ -85,9 +101,7 @@ func TestGitNestedRepository(t *testing.T) {
 		t.Errorf("the old config was not put back: user.email %q", got)
 	}
 	must(t, os.MkdirAll(filepath.Join(ws, "other"), 0o755))
-	cmd := exec.Command("git", "-C", filepath.Join(ws, "other"), "commit", "--allow-empty", "-qm", "x")
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-	cmd.Run() // other is no repository any more: git refuses, or commits to ws
+	gitOnHost(filepath.Join(ws, "other"), "commit", "--allow-empty", "-qm", "x") // other is no repository any more: git refuses, or commits to ws
 	ents, _ := os.ReadDir(marks)
 	for _, e := range ents {
 		t.Errorf("git on the host ran what the command planted: %s exists", e.Name())
@@ -129,14 +143,7 @@ func TestGitNestedRepositoryWork(t *testing.T) {
 		"git -C sub2 remote set-url origin https://example.com/sub.git",
 		"",
 	}, "\n")
-	must(t, os.WriteFile(filepath.Join(ws, "work.sh"), []byte(script), 0o644))
-	resp, err := g.Run(context.Background(), &Request{Text: "sh work.sh", Workspace: ws})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Result.ExitCode != 0 {
-		t.Fatalf("work.sh exited %d", resp.Result.ExitCode)
-	}
+	resp := runScript(t, g, ws, "work.sh", script)
 	for _, w := range resp.Warnings {
 		if strings.Contains(w, ".git") {
 			t.Errorf("ordinary git work was put right: %s", w)
